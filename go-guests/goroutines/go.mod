@@ -1,0 +1,3 @@
+module reactorharness/guests/goroutines
+
+go 1.24

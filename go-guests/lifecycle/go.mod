@@ -1,0 +1,3 @@
+module reactorharness/guests/lifecycle
+
+go 1.24

@@ -1,0 +1,3 @@
+module reactorharness/guests/marshal
+
+go 1.24

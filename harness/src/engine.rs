@@ -1,0 +1,135 @@
+//! The engine seam: one trait for a runtime, one for a live instance, the registry of every
+//! engine this build knows, and the small pieces every adapter shares.
+
+use crate::pinned::Budget;
+use crate::trace::{HostCall, Outcome, Value};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+
+/// A WebAssembly runtime configuration the suite can run guests on.
+pub trait Engine: Send + Sync {
+    /// The name used on the command line, in test names and in `expectations/<name>.toml`.
+    fn name(&self) -> &'static str;
+    /// The implementation and execution strategy, for people.
+    fn implementation(&self) -> &'static str;
+    fn version(&self) -> String;
+    /// `Err(reason)` when this engine cannot run here; the reason is shown to the user.
+    fn availability(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// Compiles (or fetches from the engine's cache) a module for instantiation.
+    fn load(&self, wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>>;
+}
+
+/// A compiled module, ready to be instantiated any number of times.
+pub trait LoadedModule: Send + Sync {
+    /// A fresh instance with the pinned environment and the `harness` and WASI imports linked.
+    /// No export is called, not even `_initialize`: that is the scenario's first step.
+    fn instantiate(&self, budget: Budget) -> anyhow::Result<Box<dyn Instance>>;
+}
+
+/// A live instance of a guest.
+pub trait Instance {
+    fn call(&mut self, export: &str, args: &[Value]) -> Outcome;
+    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, String>;
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String>;
+    /// Host-import calls made since the last take.
+    fn take_host_calls(&mut self) -> Vec<HostCall>;
+    /// Bytes written to stdout and stderr since the last take.
+    fn take_output(&mut self) -> (Vec<u8>, Vec<u8>);
+}
+
+/// The engines this build knows, in reference order: the first available engine that has no
+/// known divergence for a case is the one the others are compared with.
+pub fn registry() -> Vec<Arc<dyn Engine>> {
+    vec![
+        Arc::new(crate::engines::wasmtime::Wasmtime::cranelift()),
+        Arc::new(crate::engines::wasmi::Wasmi::new()),
+    ]
+}
+
+/// Looks engines up by name, with an error that lists the names that exist.
+pub fn select(all: &[Arc<dyn Engine>], names: &[String]) -> anyhow::Result<Vec<Arc<dyn Engine>>> {
+    if names.is_empty() {
+        return Ok(all.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            all.iter().find(|e| e.name() == n).cloned().ok_or_else(|| {
+                let known: Vec<&str> = all.iter().map(|e| e.name()).collect();
+                anyhow::anyhow!("unknown engine `{n}`; this build has: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// A process-wide memo of compiled modules, keyed by whatever identifies a compilation
+/// (normally the module's digest). Every adapter uses it, so a guest is compiled once per run.
+pub struct ModuleMemo<K, V> {
+    map: Mutex<HashMap<K, Arc<V>>>,
+}
+
+impl<K: Eq + Hash + Clone, V> ModuleMemo<K, V> {
+    pub fn new() -> Self {
+        ModuleMemo { map: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn get_or_try_insert(&self, key: &K, make: impl FnOnce() -> anyhow::Result<V>) -> anyhow::Result<Arc<V>> {
+        if let Some(v) = self.map.lock().unwrap().get(key) {
+            return Ok(v.clone());
+        }
+        // Compiling outside the lock lets two guests compile at once; a race compiles twice and
+        // keeps the first, which is harmless.
+        let made = Arc::new(make()?);
+        Ok(self.map.lock().unwrap().entry(key.clone()).or_insert(made).clone())
+    }
+}
+
+impl<K: Eq + Hash + Clone, V> Default for ModuleMemo<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An in-memory stdout or stderr shared with a WASI implementation, read in per-step slices.
+#[derive(Clone, Default)]
+pub struct Capture {
+    buf: Arc<Mutex<Vec<u8>>>,
+    seen: usize,
+}
+
+/// Output beyond this is dropped (and says so) instead of growing without bound.
+pub const CAPTURE_LIMIT: usize = 1 << 20;
+
+impl Capture {
+    pub fn shared(&self) -> Arc<Mutex<Vec<u8>>> {
+        self.buf.clone()
+    }
+    pub fn push(buf: &Mutex<Vec<u8>>, bytes: &[u8]) {
+        let mut b = buf.lock().unwrap();
+        let room = CAPTURE_LIMIT.saturating_sub(b.len());
+        b.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+    /// What was written since the last call.
+    pub fn take_new(&mut self) -> Vec<u8> {
+        let b = self.buf.lock().unwrap();
+        let new = b[self.seen.min(b.len())..].to_vec();
+        self.seen = b.len();
+        new
+    }
+}
+
+/// Adapts a capture to `std::io::Write` for WASI implementations that take a writer.
+pub struct CaptureWriter(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        Capture::push(&self.0, bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

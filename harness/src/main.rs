@@ -1,0 +1,234 @@
+//! The `reactor-harness` command line: run the differential matrix, list engines, build guests.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use reactor_harness::diff::KnownDivergences;
+use reactor_harness::engine::{self, Engine};
+use reactor_harness::guests::{self, BuiltGuest, SetupError};
+use reactor_harness::matrix::{self, CaseReport};
+use reactor_harness::pinned::Budget;
+use reactor_harness::report::{self, EngineStatus, Summary};
+use reactor_harness::{normalize, paths, runner};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+#[derive(Parser)]
+#[command(name = "reactor-harness", version, about = "Differential conformance testing of Go WebAssembly reactors across runtimes")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct GuestArgs {
+    /// The directory that holds one folder per guest.
+    #[arg(long, default_value_os_t = paths::default_guests_dir())]
+    guests_dir: PathBuf,
+    /// Only these guests (repeatable).
+    #[arg(long = "guest")]
+    guests: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every guest x scenario on every engine and compare.
+    Run {
+        /// Only these engines (repeatable); default: every engine of this build.
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+        #[command(flatten)]
+        guests: GuestArgs,
+        /// Only these scenarios (repeatable).
+        #[arg(long = "scenario")]
+        scenarios: Vec<String>,
+        /// Also write the report as JSON to this path.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Fail with exit 2 unless every one of these engines is available (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        require_engines: Vec<String>,
+        /// The wall-clock budget of one step, for engines bounded by time, in milliseconds.
+        #[arg(long, default_value_t = Budget::default().wall.as_millis() as u64)]
+        step_timeout_ms: u64,
+        /// The fuel budget of one step, for engines bounded by fuel.
+        #[arg(long, default_value_t = Budget::default().fuel)]
+        step_fuel: u64,
+    },
+    /// List every engine with its version and availability.
+    Engines,
+    /// Build (or report from the cache) every guest module.
+    BuildGuests {
+        #[command(flatten)]
+        guests: GuestArgs,
+    },
+    /// Print one engine's full trace of one scenario as JSON (raw, then normalised).
+    Trace {
+        #[command(flatten)]
+        guests: GuestArgs,
+        #[arg(long)]
+        scenario: String,
+        #[arg(long, default_value = "wasmtime")]
+        engine: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("reactor-harness: error: {e:#}");
+            // Usage and setup errors (a missing Go, a guest that does not compile, a bad
+            // scenario file) are 2; findings are 1 and are reported, not raised.
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Engines => {
+            for s in engine::registry().iter().map(EngineStatus::probe) {
+                let state = match &s.reason {
+                    None => "available".to_string(),
+                    Some(r) => format!("UNAVAILABLE: {r}"),
+                };
+                println!("{:16} {:10} {:58} {state}", s.name, s.version, s.implementation);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BuildGuests { guests } => {
+            let built = build(&guests)?;
+            for b in &built {
+                println!(
+                    "{:14} {} {:>9} bytes  {} scenarios  {}",
+                    b.guest.name,
+                    b.go,
+                    b.wasm.len(),
+                    b.guest.scenarios.len(),
+                    b.path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Trace { guests, scenario, engine } => {
+            let built = build(&guests)?;
+            let all = engine::registry();
+            let engine = engine::select(&all, &[engine])?.remove(0);
+            let (guest, scen) = built
+                .iter()
+                .find_map(|b| b.guest.scenarios.iter().find(|s| s.name == scenario).map(|s| (b, s)))
+                .with_context(|| format!("no scenario `{scenario}` in the selected guests"))?;
+            let module = engine.load(&guest.wasm)?;
+            let trace = runner::run_scenario(module.as_ref(), scen, Budget::default());
+            println!("{}", serde_json::to_string_pretty(&trace)?);
+            println!("{}", serde_json::to_string_pretty(&normalize::normalize(&trace, scen))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { engines, guests, scenarios, json, require_engines, step_timeout_ms, step_fuel } => {
+            let budget = Budget { wall: std::time::Duration::from_millis(step_timeout_ms), fuel: step_fuel };
+            run(engines, guests, scenarios, json, require_engines, budget)
+        }
+    }
+}
+
+fn build(args: &GuestArgs) -> Result<Vec<BuiltGuest>> {
+    let mut found = guests::discover(&args.guests_dir)?;
+    for g in &args.guests {
+        if !found.iter().any(|f| &f.name == g) {
+            let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
+            return Err(SetupError(format!("no guest `{g}` in {}; there are: {}", args.guests_dir.display(), names.join(", "))).into());
+        }
+    }
+    if !args.guests.is_empty() {
+        found.retain(|f| args.guests.contains(&f.name));
+    }
+    let toolchain = guests::toolchain()?;
+    guests::build_all(&found, &toolchain)
+}
+
+fn run(
+    engine_names: Vec<String>,
+    guest_args: GuestArgs,
+    scenarios: Vec<String>,
+    json: Option<PathBuf>,
+    require: Vec<String>,
+    budget: Budget,
+) -> Result<ExitCode> {
+    let all = engine::registry();
+    let selected = engine::select(&all, &engine_names)?;
+    engine::select(&all, &require)?;
+    let statuses: Vec<EngineStatus> = selected.iter().map(EngineStatus::probe).collect();
+    let missing: Vec<String> = statuses
+        .iter()
+        .filter(|s| !s.available && require.contains(&s.name))
+        .map(|s| format!("{}: {}", s.name, s.reason.as_deref().unwrap_or("unavailable")))
+        .collect();
+    if !missing.is_empty() {
+        anyhow::bail!("required engines are unavailable:\n  {}", missing.join("\n  "));
+    }
+    let runnable: Vec<Arc<dyn Engine>> =
+        selected.iter().zip(&statuses).filter(|(_, s)| s.available).map(|(e, _)| e.clone()).collect();
+    if runnable.is_empty() {
+        anyhow::bail!("no selected engine is available");
+    }
+
+    let built = build(&guest_args)?;
+    let known = KnownDivergences::load(&paths::expectations_dir())?;
+    let mut cases: Vec<(&BuiltGuest, &reactor_harness::scenario::Scenario)> = Vec::new();
+    for b in &built {
+        for s in &b.guest.scenarios {
+            if scenarios.is_empty() || scenarios.contains(&s.name) {
+                cases.push((b, s));
+            }
+        }
+    }
+    if cases.is_empty() {
+        anyhow::bail!("no scenario matches the selection");
+    }
+    let reports = run_parallel(&runnable, &cases, &known, budget);
+
+    let go: Vec<String> = {
+        let mut v: Vec<String> = built.iter().map(|b| b.go.clone()).collect();
+        v.dedup();
+        v
+    };
+    print!("{}", report::text::render(&statuses, &reports));
+    if let Some(path) = json {
+        report::json::write(&path, &report::json::render(&statuses, &go, &reports))?;
+        println!("JSON report: {}", path.display());
+    }
+    let summary = Summary::of(&reports, &statuses);
+    Ok(if summary.has_findings() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Runs the cases on a small pool of threads (one per core); each case runs its engines in turn.
+fn run_parallel(
+    engines: &[Arc<dyn Engine>],
+    cases: &[(&BuiltGuest, &reactor_harness::scenario::Scenario)],
+    known: &KnownDivergences,
+    budget: Budget,
+) -> Vec<CaseReport> {
+    let next = Mutex::new(0usize);
+    let done: Mutex<Vec<(usize, CaseReport)>> = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(cases.len());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().unwrap();
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some((guest, scenario)) = cases.get(i) else { break };
+                let report = matrix::run_case(engines, guest, scenario, known, budget);
+                done.lock().unwrap().push((i, report));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap();
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}

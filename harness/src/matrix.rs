@@ -1,0 +1,90 @@
+//! The differential matrix: every selected guest x scenario on every selected engine, each case
+//! judged by the engines' agreement and by the scenario's own expectations.
+
+use crate::diff::{self, Judgement, KnownDivergences};
+use crate::engine::Engine;
+use crate::expect::{self, Failure};
+use crate::guests::BuiltGuest;
+use crate::normalize::normalize;
+use crate::pinned::Budget;
+use crate::runner::run_scenario;
+use crate::scenario::Scenario;
+use crate::trace::Trace;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One engine's run of one case.
+#[derive(Debug, Clone)]
+pub struct EngineRun {
+    pub engine: String,
+    pub trace: Trace,
+    pub normalized: Trace,
+    /// Spec expectation failures; empty when the engine is exempt by a known divergence.
+    pub failures: Vec<Failure>,
+    pub checked: usize,
+    pub exempt: bool,
+    pub elapsed: Duration,
+}
+
+/// One guest x scenario across engines.
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    pub guest: String,
+    pub scenario: String,
+    pub go: String,
+    pub runs: Vec<EngineRun>,
+    pub judgement: Judgement,
+}
+
+impl CaseReport {
+    pub fn expectations_checked(&self) -> usize {
+        self.runs.iter().map(|r| r.checked).sum()
+    }
+    pub fn expectations_failed(&self) -> usize {
+        self.runs.iter().map(|r| r.failures.len()).sum()
+    }
+    /// Anything a person must look at: an unexplained divergence, a poisoned case, a failed
+    /// expectation, or a known divergence that stopped happening.
+    pub fn has_findings(&self) -> bool {
+        self.judgement.verdict != diff::Verdict::Agree && self.judgement.verdict != diff::Verdict::KnownDivergence
+            || self.expectations_failed() > 0
+            || !self.judgement.stale_known.is_empty()
+    }
+}
+
+/// Runs one scenario on one engine and checks its expectations.
+pub fn run_on_engine(
+    engine: &dyn Engine,
+    guest: &BuiltGuest,
+    scenario: &Scenario,
+    known: &KnownDivergences,
+    budget: Budget,
+) -> EngineRun {
+    let start = Instant::now();
+    let trace = match engine.load(&guest.wasm) {
+        Ok(module) => run_scenario(module.as_ref(), scenario, budget),
+        Err(e) => Trace { setup_error: Some(format!("load: {e:#}")), steps: vec![] },
+    };
+    let elapsed = start.elapsed();
+    let normalized = normalize(&trace, scenario);
+    let exempt = known
+        .find(engine.name(), &guest.guest.name, &scenario.name)
+        .is_some_and(|k| !k.expectations_apply);
+    let (checked, failures) = if exempt { (0, vec![]) } else { expect::check(scenario, &trace) };
+    EngineRun { engine: engine.name().to_string(), trace, normalized, failures, checked, exempt, elapsed }
+}
+
+/// Runs one case on every engine and judges it.
+pub fn run_case(
+    engines: &[Arc<dyn Engine>],
+    guest: &BuiltGuest,
+    scenario: &Scenario,
+    known: &KnownDivergences,
+    budget: Budget,
+) -> CaseReport {
+    let runs: Vec<EngineRun> =
+        engines.iter().map(|e| run_on_engine(e.as_ref(), guest, scenario, known, budget)).collect();
+    let traces: Vec<(String, Trace)> = runs.iter().map(|r| (r.engine.clone(), r.normalized.clone())).collect();
+    let judgement = diff::judge(&traces, known, &guest.guest.name, &scenario.name);
+    CaseReport { guest: guest.guest.name.clone(), scenario: scenario.name.clone(), go: guest.go.clone(), runs, judgement }
+}

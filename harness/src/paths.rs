@@ -1,0 +1,38 @@
+//! Where the suite finds its inputs and keeps its caches.
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (the workspace that holds harness/, go-guests/, snapshots/).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ has a parent").to_path_buf()
+}
+
+pub fn default_guests_dir() -> PathBuf {
+    repo_root().join("go-guests")
+}
+
+pub fn expectations_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("expectations")
+}
+
+pub fn snapshots_dir() -> PathBuf {
+    repo_root().join("snapshots")
+}
+
+/// Built guests and compiled modules live under cargo's target directory, never in git.
+pub fn cache_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    target.join("reactor-harness")
+}
+
+/// Writes a file so that readers see either the old content or the new, never a torn write.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
