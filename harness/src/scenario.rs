@@ -7,13 +7,6 @@ use std::path::Path;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    scenario: Vec<RawScenario>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawScenario {
     name: String,
     #[serde(default)]
@@ -198,10 +191,20 @@ pub fn load(path: &Path) -> Result<Vec<Scenario>> {
 }
 
 pub fn parse(text: &str) -> Result<Vec<Scenario>> {
-    let file: File = toml::from_str(text).context("not a valid scenarios file")?;
+    // Syntax first, then each scenario on its own, so that an error names the scenario it is in.
+    let table: toml::Table = toml::from_str(text).context("not a valid TOML file")?;
+    if let Some(key) = table.keys().find(|k| *k != "scenario") {
+        bail!("unknown top-level key `{key}` (a scenarios file holds [[scenario]] tables)");
+    }
+    let raw_list = match table.get("scenario") {
+        None => Vec::new(),
+        Some(toml::Value::Array(a)) => a.clone(),
+        Some(_) => bail!("`scenario` must be an array of tables: [[scenario]]"),
+    };
     let mut out: Vec<Scenario> = Vec::new();
-    for raw in file.scenario {
-        let name = raw.name.clone();
+    for (i, value) in raw_list.into_iter().enumerate() {
+        let name = value.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or_else(|| format!("#{}", i + 1));
+        let raw: RawScenario = value.try_into().with_context(|| format!("scenario `{name}`"))?;
         let scenario = convert(raw).with_context(|| format!("scenario `{name}`"))?;
         if out.iter().any(|s| s.name == scenario.name) {
             bail!("scenario `{name}` is defined twice");
