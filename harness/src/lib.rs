@@ -1,6 +1,7 @@
 //! reactor-harness: a differential conformance suite for Go's WebAssembly reactor ABI. It builds
 //! Go reactors, runs the same scenario under several runtimes, and compares what each one did.
 
+pub mod bench;
 pub mod diff;
 pub mod engine;
 pub mod engines;

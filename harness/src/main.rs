@@ -62,6 +62,21 @@ enum Command {
         #[command(flatten)]
         guests: GuestArgs,
     },
+    /// Time each engine's stages (cold compile, instantiate, _initialize, one call) on a guest.
+    Bench {
+        #[command(flatten)]
+        guests: GuestArgs,
+        /// The export to call (it must take the given arguments and return).
+        #[arg(long, default_value = "EchoI32")]
+        export: String,
+        #[arg(long = "arg", default_values_t = vec!["i32:7".to_string()])]
+        args: Vec<String>,
+        #[arg(long, default_value_t = 5)]
+        iterations: usize,
+        /// Only these engines (repeatable).
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+    },
     /// Print one engine's full trace of one scenario as JSON (raw, then normalised).
     Trace {
         #[command(flatten)]
@@ -108,6 +123,28 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     b.wasm.len(),
                     b.guest.scenarios.len(),
                     b.path.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { mut guests, export, args, iterations, engines } => {
+            if guests.guests.is_empty() {
+                guests.guests.push("marshal".into());
+            }
+            let built = build(&guests)?;
+            let args: Vec<reactor_harness::trace::Value> =
+                args.iter().map(|a| reactor_harness::trace::Value::parse(a).map_err(anyhow::Error::msg)).collect::<Result<_>>()?;
+            // SAFETY of set_var: single-threaded here, before any engine thread starts.
+            unsafe { std::env::set_var(reactor_harness::bench::NO_COMPILE_CACHE, "1") };
+            let names: Vec<String> = engine::select(&engine::registry(), &engines)?.iter().map(|e| e.name().to_string()).collect();
+            println!("{} ({} bytes, {}), median of {iterations}", built[0].guest.name, built[0].wasm.len(), built[0].go);
+            println!("{:16} {:>12} {:>12} {:>12} {:>12}", "engine", "compile", "instantiate", "_initialize", "call");
+            for name in names {
+                let fresh = || engine::select(&engine::registry(), std::slice::from_ref(&name)).expect("known").remove(0);
+                let t = reactor_harness::bench::measure(fresh, &built[0].wasm, &export, &args, iterations)?;
+                println!(
+                    "{:16} {:>12.1?} {:>12.1?} {:>12.1?} {:>12.1?}",
+                    t.engine, t.compile, t.instantiate, t.initialize, t.call
                 );
             }
             Ok(ExitCode::SUCCESS)

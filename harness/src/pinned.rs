@@ -89,7 +89,7 @@ impl Default for Budget {
     fn default() -> Self {
         // Go's runtime start-up is a few million wasm instructions; a scenario step is far
         // less. Both bounds leave a wide margin and still end a spinner within seconds.
-        Budget { wall: Duration::from_secs(5), fuel: 2_000_000_000 }
+        Budget { wall: Duration::from_secs(2), fuel: 1_000_000_000 }
     }
 }
 

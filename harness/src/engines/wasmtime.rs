@@ -70,7 +70,8 @@ impl Wasmtime {
         let path = crate::paths::cache_dir()
             .join("compiled")
             .join(format!("{}-{VERSION}-{}.cwasm", self.name(), hex::encode(&digest[..12])));
-        if path.exists() {
+        let use_cache = !crate::bench::compile_cache_disabled();
+        if use_cache && path.exists() {
             // SAFETY: the file was written by `Module::serialize` of this same wasmtime version and
             // configuration (both are in the file name), under our own target directory;
             // wasmtime also checks the version and configuration in the header and refuses a mismatch.
@@ -82,6 +83,9 @@ impl Wasmtime {
             }
         }
         let module = Module::new(engine, wasm).map_err(anyhow::Error::from)?;
+        if !use_cache {
+            return Ok(module);
+        }
         if let Ok(bytes) = module.serialize() {
             // A cache that cannot be written only costs time next run.
             let _ = crate::paths::write_atomically(&path, &bytes);
