@@ -32,13 +32,42 @@ pub trait LoadedModule: Send + Sync {
 /// A live instance of a guest.
 pub trait Instance {
     fn call(&mut self, export: &str, args: &[Value]) -> Outcome;
-    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, String>;
-    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String>;
+    /// The guest's exported `memory`, as it is now.
+    fn memory(&mut self) -> Result<&mut [u8], String>;
+    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, String> {
+        read_bytes(self.memory()?, addr, len)
+    }
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
+        write_bytes(self.memory()?, addr, bytes)
+    }
     /// Host-import calls made since the last take.
     fn take_host_calls(&mut self) -> Vec<HostCall>;
     /// Bytes written to stdout and stderr since the last take.
     fn take_output(&mut self) -> (Vec<u8>, Vec<u8>);
 }
+
+/// Bounds-checked read of guest memory, with the error every engine reports the same way.
+pub fn read_bytes(mem: &[u8], addr: u32, len: u32) -> Result<Vec<u8>, String> {
+    let start = addr as usize;
+    start
+        .checked_add(len as usize)
+        .and_then(|end| mem.get(start..end))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| format!("read of {len} bytes at {addr} is out of bounds (memory is {} bytes)", mem.len()))
+}
+
+/// Bounds-checked write of guest memory.
+pub fn write_bytes(mem: &mut [u8], addr: u32, bytes: &[u8]) -> Result<(), String> {
+    let (start, size) = (addr as usize, mem.len());
+    let dst = start.checked_add(bytes.len()).and_then(|end| mem.get_mut(start..end)).ok_or_else(|| {
+        format!("write of {} bytes at {addr} is out of bounds (memory is {size} bytes)", bytes.len())
+    })?;
+    dst.copy_from_slice(bytes);
+    Ok(())
+}
+
+/// The message every adapter gives for a guest without exported memory.
+pub const NO_MEMORY: &str = "the guest exports no `memory`";
 
 /// The engines this build knows, in reference order: the first available engine that has no
 /// known divergence for a case is the one the others are compared with.

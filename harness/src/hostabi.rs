@@ -59,8 +59,16 @@ pub trait HostContext {
     /// The engine's own error type: a nested export's trap must travel out unchanged.
     type Error;
     fn host_error(&mut self, message: String) -> Self::Error;
-    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, Self::Error>;
-    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), Self::Error>;
+    /// The guest's exported memory, or the engine's error when it has none.
+    fn memory(&mut self) -> Result<&mut [u8], Self::Error>;
+    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, Self::Error> {
+        let read = crate::engine::read_bytes(self.memory()?, addr, len);
+        read.map_err(|m| self.host_error(m))
+    }
+    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        let written = crate::engine::write_bytes(self.memory()?, addr, bytes);
+        written.map_err(|m| self.host_error(m))
+    }
     /// The parameter and result types of the guest's export `name`, if it exists.
     fn export_signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)>;
     fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, Self::Error>;
@@ -184,13 +192,8 @@ mod tests {
         fn host_error(&mut self, m: String) -> String {
             m
         }
-        fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, String> {
-            let (a, l) = (addr as usize, len as usize);
-            self.mem.get(a..a + l).map(|s| s.to_vec()).ok_or_else(|| "out of bounds".to_string())
-        }
-        fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
-            self.mem[addr as usize..addr as usize + bytes.len()].copy_from_slice(bytes);
-            Ok(())
+        fn memory(&mut self) -> Result<&mut [u8], String> {
+            Ok(&mut self.mem)
         }
         fn export_signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
             self.exports.get(name).cloned()

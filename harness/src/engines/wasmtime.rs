@@ -1,7 +1,7 @@
 //! wasmtime (48.x) with wasmtime-wasi's preview1. Time is bounded by epoch interruption; compiled
 //! modules are memoised in-process and cached on disk across runs.
 
-use crate::engine::{Engine, Instance, LoadedModule, ModuleMemo};
+use crate::engine::{NO_MEMORY, Engine, Instance, LoadedModule, ModuleMemo};
 use crate::hostabi::{self, HostContext};
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
@@ -205,34 +205,27 @@ fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
     Ok(linker)
 }
 
+/// Calls `func` with trace values, from the host or from inside a host import.
+fn invoke(mut store: impl wasmtime::AsContextMut, func: wasmtime::Func, args: &[Value]) -> wasmtime::Result<Vec<Value>> {
+    let params: Vec<Val> = args.iter().map(|v| to_val(*v)).collect();
+    let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
+    func.call(&mut store, &params, &mut results)?;
+    Ok(results.iter().filter_map(from_val).collect())
+}
+
 /// The host-import module's view of a wasmtime caller.
 struct Ctx<'a, 'b>(&'a mut Caller<'b, HostState>);
-
-impl Ctx<'_, '_> {
-    fn memory(&mut self) -> Result<wasmtime::Memory, wasmtime::Error> {
-        self.0
-            .get_export("memory")
-            .and_then(Extern::into_memory)
-            .ok_or_else(|| wasmtime::Error::new(HostFault("the guest exports no `memory`".into())))
-    }
-}
 
 impl HostContext for Ctx<'_, '_> {
     type Error = wasmtime::Error;
     fn host_error(&mut self, message: String) -> wasmtime::Error {
         wasmtime::Error::new(HostFault(message))
     }
-    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, wasmtime::Error> {
-        let mem = self.memory()?;
-        let mut buf = vec![0; len as usize];
-        mem.read(&*self.0, addr as usize, &mut buf)
-            .map_err(|_| self.host_error(format!("read of {len} bytes at {addr} is out of bounds")))?;
-        Ok(buf)
-    }
-    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), wasmtime::Error> {
-        let mem = self.memory()?;
-        mem.write(&mut *self.0, addr as usize, bytes)
-            .map_err(|_| self.host_error(format!("write of {} bytes at {addr} is out of bounds", bytes.len())))
+    fn memory(&mut self) -> Result<&mut [u8], wasmtime::Error> {
+        match self.0.get_export("memory").and_then(Extern::into_memory) {
+            Some(mem) => Ok(mem.data_mut(&mut *self.0)),
+            None => Err(wasmtime::Error::new(HostFault(NO_MEMORY.into()))),
+        }
     }
     fn export_signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
         let func = self.0.get_export(name)?.into_func()?;
@@ -247,10 +240,7 @@ impl HostContext for Ctx<'_, '_> {
             .get_export(name)
             .and_then(Extern::into_func)
             .ok_or_else(|| wasmtime::Error::new(HostFault(format!("the guest has no export `{name}`"))))?;
-        let params: Vec<Val> = args.iter().map(|v| to_val(*v)).collect();
-        let mut results = vec![Val::I32(0); func.ty(&*self.0).results().len()];
-        func.call(&mut *self.0, &params, &mut results)?;
-        Ok(results.iter().filter_map(from_val).collect())
+        invoke(&mut *self.0, func, args)
     }
     fn host_calls(&mut self) -> &mut Vec<HostCall> {
         &mut self.0.data_mut().calls
@@ -302,25 +292,15 @@ impl Instance for Live {
         let Some(func) = self.instance.get_func(&mut self.store, export) else {
             return Outcome::Refused { message: format!("no exported function `{export}`") };
         };
-        let params: Vec<Val> = args.iter().map(|v| to_val(*v)).collect();
-        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
         self.store.set_epoch_deadline(ticks(self.budget.wall));
-        match func.call(&mut self.store, &params, &mut results) {
-            Ok(()) => Outcome::Returned { values: results.iter().filter_map(from_val).collect() },
+        match invoke(&mut self.store, func, args) {
+            Ok(values) => Outcome::Returned { values },
             Err(e) => classify(e),
         }
     }
-    fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, String> {
-        let mem = self.instance.get_memory(&mut self.store, "memory").ok_or("the guest exports no `memory`")?;
-        let mut buf = vec![0; len as usize];
-        mem.read(&self.store, addr as usize, &mut buf)
-            .map_err(|_| format!("read of {len} bytes at {addr} is out of bounds"))?;
-        Ok(buf)
-    }
-    fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
-        let mem = self.instance.get_memory(&mut self.store, "memory").ok_or("the guest exports no `memory`")?;
-        mem.write(&mut self.store, addr as usize, bytes)
-            .map_err(|_| format!("write of {} bytes at {addr} is out of bounds", bytes.len()))
+    fn memory(&mut self) -> Result<&mut [u8], String> {
+        let mem = self.instance.get_memory(&mut self.store, "memory").ok_or(NO_MEMORY)?;
+        Ok(mem.data_mut(&mut self.store))
     }
     fn take_host_calls(&mut self) -> Vec<HostCall> {
         std::mem::take(&mut self.store.data_mut().calls)
