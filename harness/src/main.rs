@@ -164,7 +164,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { engines, guests, scenarios, json, require_engines, step_timeout_ms, step_fuel } => {
-            let budget = Budget { wall: std::time::Duration::from_millis(step_timeout_ms), fuel: step_fuel };
+            let budget = Budget {
+                wall: std::time::Duration::from_millis(step_timeout_ms),
+                fuel: step_fuel,
+                ..Budget::default()
+            };
             run(engines, guests, scenarios, json, require_engines, budget)
         }
     }

@@ -7,7 +7,7 @@ use crate::expect::{self, Failure};
 use crate::guests::BuiltGuest;
 use crate::normalize::normalize;
 use crate::pinned::Budget;
-use crate::runner::run_scenario;
+use crate::runner::run_guarded;
 use crate::scenario::Scenario;
 use crate::trace::Trace;
 use std::sync::Arc;
@@ -54,17 +54,14 @@ impl CaseReport {
 
 /// Runs one scenario on one engine and checks its expectations.
 pub fn run_on_engine(
-    engine: &dyn Engine,
+    engine: &Arc<dyn Engine>,
     guest: &BuiltGuest,
     scenario: &Scenario,
     known: &KnownDivergences,
     budget: Budget,
 ) -> EngineRun {
     let start = Instant::now();
-    let trace = match engine.load(&guest.wasm) {
-        Ok(module) => run_scenario(module.as_ref(), scenario, budget),
-        Err(e) => Trace { setup_error: Some(format!("load: {e:#}")), steps: vec![] },
-    };
+    let trace = run_guarded(engine.clone(), guest.wasm.clone(), Arc::new(scenario.clone()), budget);
     let elapsed = start.elapsed();
     let normalized = normalize(&trace, scenario);
     let exempt = known
@@ -83,7 +80,7 @@ pub fn run_case(
     budget: Budget,
 ) -> CaseReport {
     let runs: Vec<EngineRun> =
-        engines.iter().map(|e| run_on_engine(e.as_ref(), guest, scenario, known, budget)).collect();
+        engines.iter().map(|e| run_on_engine(e, guest, scenario, known, budget)).collect();
     let traces: Vec<(String, Trace)> = runs.iter().map(|r| (r.engine.clone(), r.normalized.clone())).collect();
     let judgement = diff::judge(&traces, known, &guest.guest.name, &scenario.name);
     CaseReport { guest: guest.guest.name.clone(), scenario: scenario.name.clone(), go: guest.go.clone(), runs, judgement }

@@ -83,13 +83,16 @@ impl Default for PinnedRandom {
 pub struct Budget {
     pub wall: Duration,
     pub fuel: u64,
+    /// How long the harness waits for one step before it abandons the engine: the last resort
+    /// for what neither epoch nor fuel can stop (a guest blocked in a host call, a hung engine).
+    pub watchdog: Duration,
 }
 
 impl Default for Budget {
     fn default() -> Self {
         // Go's runtime start-up is a few million wasm instructions; a scenario step is far
         // less. Both bounds leave a wide margin and still end a spinner within seconds.
-        Budget { wall: Duration::from_secs(2), fuel: 1_000_000_000 }
+        Budget { wall: Duration::from_secs(2), fuel: 1_000_000_000, watchdog: Duration::from_secs(30) }
     }
 }
 

@@ -1,13 +1,26 @@
 //! Runs one scenario on one engine: a fresh instance, the steps in order, one StepTrace each.
 
-use crate::engine::{Instance, LoadedModule};
+use crate::engine::{Engine, Instance, LoadedModule};
 use crate::pinned::Budget;
 use crate::scenario::{Action, AddrRef, Scenario};
-use crate::trace::{Outcome, StepTrace, Trace, Value};
+use crate::trace::{Outcome, StepTrace, Trace, TrapKind, Value};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Runs `scenario` on a fresh instance of `module`. Never panics on guest behaviour: every failure
 /// of the guest or the engine is recorded in the trace.
 pub fn run_scenario(module: &dyn LoadedModule, scenario: &Scenario, budget: Budget) -> Trace {
+    run_scenario_with(module, scenario, budget, &mut |_| {})
+}
+
+/// As [`run_scenario`], telling `on_step` about each step as soon as it has run.
+pub fn run_scenario_with(
+    module: &dyn LoadedModule,
+    scenario: &Scenario,
+    budget: Budget,
+    on_step: &mut dyn FnMut(&StepTrace),
+) -> Trace {
     let mut instance = match module.instantiate(budget) {
         Ok(i) => i,
         Err(e) => return Trace { setup_error: Some(format!("instantiate: {e:#}")), steps: vec![] },
@@ -31,6 +44,77 @@ pub fn run_scenario(module: &dyn LoadedModule, scenario: &Scenario, budget: Budg
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         });
+        on_step(steps.last().expect("just pushed"));
+    }
+    Trace { setup_error: None, steps }
+}
+
+/// How long loading (compiling) a module may take before the engine is abandoned.
+pub const LOAD_LIMIT: Duration = Duration::from_secs(300);
+
+enum Progress {
+    Loaded(Result<(), String>),
+    Step(StepTrace),
+}
+
+/// Loads the module and runs the scenario on a thread of its own, under a watchdog. A step that
+/// does not finish within `budget.watchdog` is recorded as a `timeout` trap (the thread is left
+/// to finish or not; the instance is never used again), so one stuck engine never hangs a run.
+pub fn run_guarded(engine: Arc<dyn Engine>, wasm: Arc<Vec<u8>>, scenario: Arc<Scenario>, budget: Budget) -> Trace {
+    let (tx, rx) = mpsc::channel();
+    let worker_scenario = scenario.clone();
+    let spawned = std::thread::Builder::new().name(format!("{}-{}", engine.name(), scenario.name)).spawn(move || {
+        let module = match engine.load(&wasm) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = tx.send(Progress::Loaded(Err(format!("load: {e:#}"))));
+                return;
+            }
+        };
+        let _ = tx.send(Progress::Loaded(Ok(())));
+        let trace = run_scenario_with(module.as_ref(), &worker_scenario, budget, &mut |step| {
+            let _ = tx.send(Progress::Step(step.clone()));
+        });
+        if let Some(e) = trace.setup_error {
+            let _ = tx.send(Progress::Loaded(Err(e)));
+        }
+    });
+    if let Err(e) = spawned {
+        return Trace { setup_error: Some(format!("cannot start a thread for the engine: {e}")), steps: vec![] };
+    }
+    match rx.recv_timeout(LOAD_LIMIT) {
+        Ok(Progress::Loaded(Ok(()))) => {}
+        Ok(Progress::Loaded(Err(e))) => return Trace { setup_error: Some(e), steps: vec![] },
+        Ok(Progress::Step(_)) => unreachable!("steps come after loading"),
+        Err(_) => {
+            let why = format!("load: no answer within {LOAD_LIMIT:?} (the engine panicked or hangs)");
+            return Trace { setup_error: Some(why), steps: vec![] };
+        }
+    }
+    let mut steps: Vec<StepTrace> = Vec::new();
+    while steps.len() < scenario.steps.len() {
+        match rx.recv_timeout(budget.watchdog) {
+            Ok(Progress::Step(s)) => steps.push(s),
+            Ok(Progress::Loaded(Err(e))) => return Trace { setup_error: Some(e), steps },
+            Ok(Progress::Loaded(Ok(()))) => {}
+            Err(e) => {
+                let message = match e {
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("watchdog: the step did not finish within {:?}", budget.watchdog)
+                    }
+                    mpsc::RecvTimeoutError::Disconnected => "the engine panicked during the step".to_string(),
+                };
+                let kind = match e {
+                    mpsc::RecvTimeoutError::Timeout => TrapKind::Timeout,
+                    mpsc::RecvTimeoutError::Disconnected => TrapKind::Other,
+                };
+                let rest = scenario.steps[steps.len()..].iter().map(|s| s.action.render());
+                for (i, rendered) in rest.enumerate() {
+                    let outcome = if i == 0 { Outcome::Trap { kind, message: message.clone() } } else { Outcome::NotRun };
+                    steps.push(StepTrace { step: rendered, outcome, host_calls: vec![], stdout: String::new(), stderr: String::new() });
+                }
+            }
+        }
     }
     Trace { setup_error: None, steps }
 }
@@ -67,5 +151,70 @@ fn run_action(instance: &mut dyn Instance, action: &Action, earlier: &[StepTrace
             },
             Err(e) => refused(e),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::HostCall;
+
+    /// An engine whose `Stuck` export never returns in time, like a guest asleep in a host call.
+    struct Hanging;
+    struct HangingModule;
+    struct HangingInstance(Vec<u8>);
+
+    impl Engine for Hanging {
+        fn name(&self) -> &'static str {
+            "hanging"
+        }
+        fn implementation(&self) -> &'static str {
+            "test double"
+        }
+        fn version(&self) -> String {
+            "0".into()
+        }
+        fn load(&self, _wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>> {
+            Ok(Arc::new(HangingModule))
+        }
+    }
+    impl LoadedModule for HangingModule {
+        fn instantiate(&self, _budget: Budget) -> anyhow::Result<Box<dyn Instance>> {
+            Ok(Box::new(HangingInstance(vec![0; 16])))
+        }
+    }
+    impl Instance for HangingInstance {
+        fn call(&mut self, export: &str, _args: &[Value]) -> Outcome {
+            if export == "Stuck" {
+                std::thread::sleep(Duration::from_secs(3));
+            }
+            Outcome::Returned { values: vec![] }
+        }
+        fn memory(&mut self) -> Result<&mut [u8], String> {
+            Ok(&mut self.0)
+        }
+        fn take_host_calls(&mut self) -> Vec<HostCall> {
+            vec![]
+        }
+        fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
+            (vec![], vec![])
+        }
+    }
+
+    #[test]
+    fn the_watchdog_ends_a_stuck_step_as_a_timeout_and_skips_the_rest() {
+        let scenario = crate::scenario::parse(
+            "[[scenario]]\nname = \"s\"\n[[scenario.step]]\ncall = \"Fine\"\n[[scenario.step]]\ncall = \"Stuck\"\n[[scenario.step]]\ncall = \"Never\"\n",
+        )
+        .unwrap()
+        .remove(0);
+        let budget = Budget { watchdog: Duration::from_millis(200), ..Budget::default() };
+        let start = std::time::Instant::now();
+        let trace = run_guarded(Arc::new(Hanging), Arc::new(vec![]), Arc::new(scenario), budget);
+        assert!(start.elapsed() < Duration::from_secs(2), "the watchdog did not cut the step short");
+        let outcomes: Vec<&Outcome> = trace.steps.iter().map(|s| &s.outcome).collect();
+        assert_eq!(outcomes[0], &Outcome::Returned { values: vec![] });
+        assert!(matches!(outcomes[1], Outcome::Trap { kind: TrapKind::Timeout, message } if message.contains("watchdog")));
+        assert_eq!(outcomes[2], &Outcome::NotRun);
     }
 }

@@ -23,7 +23,7 @@ type Key = (String, String, String);
 struct Runs(Mutex<HashMap<Key, Arc<OnceLock<EngineRun>>>>);
 
 impl Runs {
-    fn get(&self, engine: &dyn Engine, guest: &BuiltGuest, scenario: &str, known: &KnownDivergences) -> EngineRun {
+    fn get(&self, engine: &Arc<dyn Engine>, guest: &BuiltGuest, scenario: &str, known: &KnownDivergences) -> EngineRun {
         let key = (guest.guest.name.clone(), scenario.to_string(), engine.name().to_string());
         let cell = self.0.lock().unwrap().entry(key).or_default().clone();
         cell.get_or_init(|| {
@@ -62,7 +62,7 @@ fn trials() -> anyhow::Result<Vec<Trial>> {
                 let (guest, known, runs) = (guest.clone(), known.clone(), runs.clone());
                 let scenario = scenario.name.clone();
                 trials.push(Trial::test(name, move || {
-                    trial(engine.as_ref(), reference.as_ref(), &guest, &scenario, &known, &runs)
+                    trial(&engine, &reference, &guest, &scenario, &known, &runs)
                 }));
             }
         }
@@ -71,8 +71,8 @@ fn trials() -> anyhow::Result<Vec<Trial>> {
 }
 
 fn trial(
-    engine: &dyn Engine,
-    reference: &dyn Engine,
+    engine: &Arc<dyn Engine>,
+    reference: &Arc<dyn Engine>,
     guest: &BuiltGuest,
     scenario: &str,
     known: &KnownDivergences,
