@@ -162,12 +162,15 @@ func Send(v int32) {
 	hostLog("send: done")
 }
 
-// StartSleeper starts a goroutine that sleeps 1 ms and then logs; the call returns at once.
+// StartSleeper starts a goroutine that sleeps 50 ms and then logs; the call returns at once.
+// The timer is long enough that even an interpreter finishes this call before it fires (with
+// 1 ms, wasmtime's Pulley interpreter reached the scheduler after the deadline and the sleeper
+// woke inside this call).
 //
 //go:wasmexport StartSleeper
 func StartSleeper() {
 	go func() {
-		time.Sleep(time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 		hostLog("sleeper: woke")
 	}()
 	runtime.Gosched() // let it start and park on its timer

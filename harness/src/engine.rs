@@ -72,9 +72,15 @@ pub const NO_MEMORY: &str = "the guest exports no `memory`";
 /// The engines this build knows, in reference order: the first available engine that has no
 /// known divergence for a case is the one the others are compared with.
 pub fn registry() -> Vec<Arc<dyn Engine>> {
+    use crate::engines::{node, wasmi, wasmtime, wazero};
     vec![
-        Arc::new(crate::engines::wasmtime::Wasmtime::cranelift()),
-        Arc::new(crate::engines::wasmi::Wasmi::new()),
+        Arc::new(wasmtime::Wasmtime::new(wasmtime::Strategy::Cranelift)),
+        Arc::new(wasmtime::Wasmtime::new(wasmtime::Strategy::Winch)),
+        Arc::new(wasmtime::Wasmtime::new(wasmtime::Strategy::Pulley)),
+        Arc::new(wasmi::Wasmi::new()),
+        Arc::new(wazero::compiler()),
+        Arc::new(wazero::interpreter()),
+        Arc::new(node::node()),
     ]
 }
 

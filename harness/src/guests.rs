@@ -70,7 +70,7 @@ pub struct Toolchain {
     pub version: String,
 }
 
-fn go_command(go: &Path) -> Command {
+pub fn go_command(go: &Path) -> Command {
     let mut cmd = Command::new(go);
     // Build with exactly this toolchain, outside any workspace, without cgo.
     cmd.env("GOTOOLCHAIN", "local").env("GOWORK", "off").env("CGO_ENABLED", "0");

@@ -24,12 +24,17 @@ pub fn normalize(trace: &Trace, scenario: &Scenario) -> Trace {
         step.stdout = mask_addresses(&step.stdout);
         step.stderr = mask_addresses(&step.stderr);
     }
-    // Rule 3: after a trap Go's runtime state is undefined (ABI item 23), and what the next
-    // scheduling point prints depends on timing (which fatal error the corrupted scheduler hits
-    // first). A scenario marks such a step `undefined = "reason"`: its outcome and host calls are
-    // still compared, its output is not.
+    // Rule 3: where the ABI leaves behaviour undefined (a second call before `_initialize`,
+    // item 3; the first scheduling point after a trap, item 23), what happens depends on the
+    // engine's stack layout and on timing: which fatal error the corrupted scheduler hits first,
+    // whether a wild access lands out of bounds or overflows the stack. A scenario marks such a
+    // step `undefined = "reason"`: whether it returned, trapped or exited (and the exit code, the
+    // values and the host calls) is still compared; the trap's kind and the output are not.
     for (step, spec) in t.steps.iter_mut().zip(&scenario.steps) {
         if spec.undefined.is_some() {
+            if let Outcome::Trap { kind, .. } = &mut step.outcome {
+                *kind = crate::trace::TrapKind::Other;
+            }
             for out in [&mut step.stdout, &mut step.stderr] {
                 if !out.is_empty() {
                     *out = UNDEFINED_OUTPUT.to_string();

@@ -152,6 +152,9 @@ pub enum TrapKind {
     StackOverflow,
     /// A host import refused the call (bad pointer, unknown export to re-enter, ...).
     HostError,
+    /// The engine itself failed: its host process crashed, hung past the deadline, or answered
+    /// with garbage. A finding about the engine, never about the guest.
+    EngineCrash,
     Other,
 }
 

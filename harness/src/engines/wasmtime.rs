@@ -19,7 +19,12 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
+    /// Cranelift, the optimizing compiler.
     Cranelift,
+    /// Winch, the baseline (single-pass) compiler.
+    Winch,
+    /// Pulley, wasmtime's portable interpreter (Cranelift compiles to Pulley bytecode).
+    Pulley,
 }
 
 pub struct Wasmtime {
@@ -29,8 +34,8 @@ pub struct Wasmtime {
 }
 
 impl Wasmtime {
-    pub fn cranelift() -> Self {
-        Wasmtime { strategy: Strategy::Cranelift, engine: OnceLock::new(), memo: ModuleMemo::new() }
+    pub fn new(strategy: Strategy) -> Self {
+        Wasmtime { strategy, engine: OnceLock::new(), memo: ModuleMemo::new() }
     }
 
     fn engine(&self) -> Result<&wasmtime::Engine> {
@@ -39,8 +44,16 @@ impl Wasmtime {
                 let mut config = Config::new();
                 config.epoch_interruption(true);
                 match self.strategy {
-                    Strategy::Cranelift => config.strategy(wasmtime::Strategy::Cranelift),
-                };
+                    Strategy::Cranelift => {
+                        config.strategy(wasmtime::Strategy::Cranelift);
+                    }
+                    Strategy::Winch => {
+                        config.strategy(wasmtime::Strategy::Winch);
+                    }
+                    Strategy::Pulley => {
+                        config.target("pulley64").map_err(|e| format!("{e:#}"))?;
+                    }
+                }
                 let engine = wasmtime::Engine::new(&config).map_err(|e| format!("{e:#}"))?;
                 // One ticker per engine for the life of the process: the epoch is the clock that
                 // deadlines are counted against.
@@ -109,11 +122,15 @@ impl Engine for Wasmtime {
     fn name(&self) -> &'static str {
         match self.strategy {
             Strategy::Cranelift => "wasmtime",
+            Strategy::Winch => "wasmtime-winch",
+            Strategy::Pulley => "wasmtime-pulley",
         }
     }
     fn implementation(&self) -> &'static str {
         match self.strategy {
             Strategy::Cranelift => "wasmtime, Cranelift compiler, wasmtime-wasi preview1",
+            Strategy::Winch => "wasmtime, Winch baseline compiler, wasmtime-wasi preview1",
+            Strategy::Pulley => "wasmtime, Pulley interpreter, wasmtime-wasi preview1",
         }
     }
     fn version(&self) -> String {

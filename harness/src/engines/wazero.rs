@@ -1,0 +1,75 @@
+//! wazero (Go), compiler and interpreter, through the host program in harness/hosts/wazero: built
+//! on demand with the same Go toolchain as the guests (its go.mod pins the wazero release).
+
+use super::process::{Launcher, ProcessEngine};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn compiler() -> ProcessEngine {
+    ProcessEngine::new("wazero", "wazero, optimizing compiler (Go host, wasi_snapshot_preview1)", Box::new(Wazero("wazero")))
+}
+
+pub fn interpreter() -> ProcessEngine {
+    ProcessEngine::new("wazero-interp", "wazero, interpreter (Go host, wasi_snapshot_preview1)", Box::new(Wazero("wazero-interp")))
+}
+
+struct Wazero(&'static str);
+
+impl Launcher for Wazero {
+    fn command(&self) -> Result<Command, String> {
+        let mut c = Command::new(host_binary()?);
+        c.args(["--engine", self.0]);
+        Ok(c)
+    }
+}
+
+fn source_dir() -> PathBuf {
+    crate::paths::repo_root().join("harness/hosts/wazero")
+}
+
+/// Builds the host once per run (and once per source and toolchain across runs).
+fn host_binary() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(build).clone()
+}
+
+fn build() -> Result<PathBuf, String> {
+    let toolchain = crate::guests::toolchain().map_err(|e| format!("the wazero host needs Go: {e}"))?;
+    let dir = source_dir();
+    let mut h = Sha256::new();
+    h.update(toolchain.version.as_bytes());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("reading {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for f in &files {
+        h.update(f.file_name().unwrap_or_default().to_string_lossy().as_bytes());
+        h.update(std::fs::read(f).map_err(|e| format!("reading {}: {e}", f.display()))?);
+    }
+    let out = crate::paths::cache_dir().join("hosts").join(format!("wazero-{}", hex::encode(&h.finalize()[..8])));
+    if out.is_file() {
+        return Ok(out);
+    }
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let result = crate::guests::go_command(&toolchain.go)
+        .args(["build", "-trimpath", "-o"])
+        .arg(&tmp)
+        .arg(".")
+        .current_dir(&dir)
+        .env("GOFLAGS", "-mod=readonly")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", toolchain.go.display()))?;
+    if !result.status.success() {
+        return Err(format!(
+            "building the wazero host ({}) failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&result.stderr).trim_end()
+        ));
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| format!("storing {}: {e}", out.display()))?;
+    Ok(out)
+}
