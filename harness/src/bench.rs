@@ -19,7 +19,9 @@ pub fn compile_cache_disabled() -> bool {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Timings {
     pub engine: String,
-    /// Medians over the iterations.
+    /// Medians over the iterations. Start-up is making the engine ready: configuring it in
+    /// process, or starting a host process and reading its ready line out of process.
+    pub startup: Duration,
     pub compile: Duration,
     pub instantiate: Duration,
     pub initialize: Duration,
@@ -39,11 +41,16 @@ pub fn measure(
     args: &[Value],
     iterations: usize,
 ) -> Result<Timings> {
-    let (mut compile, mut instantiate, mut initialize, mut call) = (vec![], vec![], vec![], vec![]);
+    let (mut startup, mut compile, mut instantiate, mut initialize, mut call) = (vec![], vec![], vec![], vec![], vec![]);
     let mut name = String::new();
     for _ in 0..iterations.max(1) {
         let engine = make_engine();
         name = engine.name().to_string();
+        let t = Instant::now();
+        if let Err(reason) = engine.availability() {
+            bail!("{name} is unavailable: {reason}");
+        }
+        startup.push(t.elapsed());
         let t = Instant::now();
         let module = engine.load(wasm)?;
         compile.push(t.elapsed());
@@ -69,6 +76,7 @@ pub fn measure(
     }
     Ok(Timings {
         engine: name,
+        startup: median(startup),
         compile: median(compile),
         instantiate: median(instantiate),
         initialize: median(initialize),

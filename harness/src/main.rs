@@ -138,13 +138,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             unsafe { std::env::set_var(reactor_harness::bench::NO_COMPILE_CACHE, "1") };
             let names: Vec<String> = engine::select(&engine::registry(), &engines)?.iter().map(|e| e.name().to_string()).collect();
             println!("{} ({} bytes, {}), median of {iterations}", built[0].guest.name, built[0].wasm.len(), built[0].go);
-            println!("{:16} {:>12} {:>12} {:>12} {:>12}", "engine", "compile", "instantiate", "_initialize", "call");
+            println!("{:16} {:>12} {:>12} {:>12} {:>12} {:>12}", "engine", "start-up", "compile", "instantiate", "_initialize", "call");
             for name in names {
                 let fresh = || engine::select(&engine::registry(), std::slice::from_ref(&name)).expect("known").remove(0);
                 let t = reactor_harness::bench::measure(fresh, &built[0].wasm, &export, &args, iterations)?;
                 println!(
-                    "{:16} {:>12.1?} {:>12.1?} {:>12.1?} {:>12.1?}",
-                    t.engine, t.compile, t.instantiate, t.initialize, t.call
+                    "{:16} {:>12.1?} {:>12.1?} {:>12.1?} {:>12.1?} {:>12.1?}",
+                    t.engine, t.startup, t.compile, t.instantiate, t.initialize, t.call
                 );
             }
             Ok(ExitCode::SUCCESS)

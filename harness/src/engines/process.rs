@@ -108,7 +108,25 @@ impl Engine for ProcessEngine {
         if !path.is_file() {
             crate::paths::write_atomically(&path, wasm).with_context(|| format!("writing {}", path.display()))?;
         }
-        Ok(Arc::new(ProcessModule { shared: self.shared.clone(), key, path }))
+        let module = ProcessModule { shared: self.shared.clone(), key, path };
+        // Compile now, in one host, so that compile time is counted as compile time; other hosts
+        // of the pool load the module when they first instantiate it.
+        let mut process = self.shared.take_process()?;
+        module.ensure_loaded(&mut process, Instant::now() + SETUP_LIMIT)?;
+        self.shared.pool.lock().unwrap().push(process);
+        Ok(Arc::new(module))
+    }
+}
+
+impl ProcessModule {
+    fn ensure_loaded(&self, process: &mut HostProcess, deadline: Instant) -> Result<()> {
+        if !process.loaded.contains(&self.key) {
+            process
+                .request(&json!({"op":"load","module":self.key,"path":self.path}), deadline)
+                .with_context(|| format!("{}: load", self.shared.name))?;
+            process.loaded.insert(self.key.clone());
+        }
+        Ok(())
     }
 }
 
@@ -122,12 +140,7 @@ impl LoadedModule for ProcessModule {
     fn instantiate(&self, budget: Budget) -> Result<Box<dyn Instance>> {
         let mut process = self.shared.take_process()?;
         let deadline = Instant::now() + SETUP_LIMIT;
-        if !process.loaded.contains(&self.key) {
-            process
-                .request(&json!({"op":"load","module":self.key,"path":self.path}), deadline)
-                .with_context(|| format!("{}: load", self.shared.name))?;
-            process.loaded.insert(self.key.clone());
-        }
+        self.ensure_loaded(&mut process, deadline)?;
         let env: Vec<[&str; 2]> = pinned::ENV.iter().map(|(k, v)| [*k, *v]).collect();
         let request = json!({
             "op": "instantiate",
