@@ -41,7 +41,8 @@ pub fn measure(
     args: &[Value],
     iterations: usize,
 ) -> Result<Timings> {
-    let (mut startup, mut compile, mut instantiate, mut initialize, mut call) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut startup, mut compile, mut instantiate, mut initialize, mut call) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let mut name = String::new();
     for _ in 0..iterations.max(1) {
         let engine = make_engine();

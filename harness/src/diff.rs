@@ -45,7 +45,11 @@ pub struct Divergence {
 /// Finds the first difference between two normalised traces.
 pub fn first_divergence(reference: &Trace, other: &Trace) -> Option<Divergence> {
     if reference.setup_error != other.setup_error {
-        let show = |t: &Trace| t.setup_error.clone().unwrap_or_else(|| "instantiated".into());
+        let show = |t: &Trace| {
+            t.setup_error
+                .clone()
+                .unwrap_or_else(|| "instantiated".into())
+        };
         return Some(Divergence {
             step: None,
             what: "setup".into(),
@@ -66,7 +70,8 @@ pub fn first_divergence(reference: &Trace, other: &Trace) -> Option<Divergence> 
                 nondeterministic: false,
             });
         };
-        let limit = |o: &Outcome| matches!(o, Outcome::Trap { kind, .. } if kind.is_nondeterministic());
+        let limit =
+            |o: &Outcome| matches!(o, Outcome::Trap { kind, .. } if kind.is_nondeterministic());
         let nondeterministic = limit(&a.outcome) || limit(&b.outcome);
         let diverge = |what: &str, x: String, y: String| Divergence {
             step: Some(i),
@@ -76,11 +81,19 @@ pub fn first_divergence(reference: &Trace, other: &Trace) -> Option<Divergence> 
             nondeterministic,
         };
         if a.outcome != b.outcome {
-            return Some(diverge("outcome", describe(&a.outcome), describe(&b.outcome)));
+            return Some(diverge(
+                "outcome",
+                describe(&a.outcome),
+                describe(&b.outcome),
+            ));
         }
         if a.host_calls != b.host_calls {
             let show = |s: &crate::trace::StepTrace| {
-                s.host_calls.iter().map(|c| c.0.clone()).collect::<Vec<_>>().join("\n")
+                s.host_calls
+                    .iter()
+                    .map(|c| c.0.clone())
+                    .collect::<Vec<_>>()
+                    .join("\n")
             };
             return Some(diverge("host_calls", show(a), show(b)));
         }
@@ -92,6 +105,60 @@ pub fn first_divergence(reference: &Trace, other: &Trace) -> Option<Divergence> 
         }
     }
     None
+}
+
+/// A behaviour that changed between two Go releases on the same engines: a fact about Go, not
+/// about the runtimes.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoDifference {
+    pub guest: String,
+    pub scenario: String,
+    pub from: String,
+    pub to: String,
+    /// The engines on which the two releases' traces differ.
+    pub engines: Vec<String>,
+    pub divergence: Divergence,
+}
+
+/// Compares each engine's traces of the same case across consecutive Go releases (in the order
+/// the reports come), with source positions masked (normalisation rule 4).
+pub fn go_differences(reports: &[crate::matrix::CaseReport]) -> Vec<GoDifference> {
+    use crate::normalize::mask_source_positions;
+    let mut out: Vec<GoDifference> = Vec::new();
+    for (i, a) in reports.iter().enumerate() {
+        // The next report of the same case under another release.
+        let Some(b) = reports[i + 1..]
+            .iter()
+            .find(|b| b.guest == a.guest && b.scenario == a.scenario && b.go != a.go)
+        else {
+            continue;
+        };
+        let mut engines = Vec::new();
+        let mut first = None;
+        for ra in &a.runs {
+            let Some(rb) = b.runs.iter().find(|r| r.engine == ra.engine) else {
+                continue;
+            };
+            if let Some(d) = first_divergence(
+                &mask_source_positions(&ra.normalized),
+                &mask_source_positions(&rb.normalized),
+            ) {
+                engines.push(ra.engine.clone());
+                first.get_or_insert(d);
+            }
+        }
+        if let Some(divergence) = first {
+            out.push(GoDifference {
+                guest: a.guest.clone(),
+                scenario: a.scenario.clone(),
+                from: a.go.clone(),
+                to: b.go.clone(),
+                engines,
+                divergence,
+            });
+        }
+    }
+    out
 }
 
 /// One entry of `expectations/<engine>.toml`: a divergence we know about and have explained.
@@ -134,13 +201,27 @@ impl KnownDivergences {
         };
         let mut paths: Vec<_> = read.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
-        for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
-            let engine = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let file: KnownFile = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
+        for path in paths
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        {
+            let engine = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let file: KnownFile =
+                toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
             for mut d in file.divergence {
                 if d.reason.trim().is_empty() {
-                    anyhow::bail!("{}: the entry for {}/{} has no reason", path.display(), d.guest, d.scenario);
+                    anyhow::bail!(
+                        "{}: the entry for {}/{} has no reason",
+                        path.display(),
+                        d.guest,
+                        d.scenario
+                    );
                 }
                 d.engine = engine.clone();
                 entries.push(d);
@@ -150,7 +231,9 @@ impl KnownDivergences {
     }
 
     pub fn find(&self, engine: &str, guest: &str, scenario: &str) -> Option<&KnownDivergence> {
-        self.entries.iter().find(|d| d.engine == engine && d.guest == guest && d.scenario == scenario)
+        self.entries
+            .iter()
+            .find(|d| d.engine == engine && d.guest == guest && d.scenario == scenario)
     }
 }
 
@@ -168,11 +251,21 @@ pub struct Judgement {
 }
 
 /// Judges one case from each engine's normalised trace, in registry order.
-pub fn judge(traces: &[(String, Trace)], known: &KnownDivergences, guest: &str, scenario: &str) -> Judgement {
+pub fn judge(
+    traces: &[(String, Trace)],
+    known: &KnownDivergences,
+    guest: &str,
+    scenario: &str,
+) -> Judgement {
     let is_known = |e: &str| known.find(e, guest, scenario).is_some();
     let reference = traces.iter().find(|(e, _)| !is_known(e)).or(traces.first());
     let Some((ref_name, ref_trace)) = reference else {
-        return Judgement { verdict: Verdict::Agree, reference: None, divergences: vec![], stale_known: vec![] };
+        return Judgement {
+            verdict: Verdict::Agree,
+            reference: None,
+            divergences: vec![],
+            stale_known: vec![],
+        };
     };
     let mut divergences = Vec::new();
     let mut stale_known = Vec::new();
@@ -203,7 +296,12 @@ pub fn judge(traces: &[(String, Trace)], known: &KnownDivergences, guest: &str, 
     } else {
         Verdict::Agree
     };
-    Judgement { verdict, reference: Some(ref_name.clone()), divergences, stale_known }
+    Judgement {
+        verdict,
+        reference: Some(ref_name.clone()),
+        divergences,
+        stale_known,
+    }
 }
 
 #[cfg(test)]
@@ -214,12 +312,20 @@ mod tests {
     fn trace(outcome: Outcome) -> Trace {
         Trace {
             setup_error: None,
-            steps: vec![StepTrace { step: "call F()".into(), outcome, host_calls: vec![], stdout: String::new(), stderr: String::new() }],
+            steps: vec![StepTrace {
+                step: "call F()".into(),
+                outcome,
+                host_calls: vec![],
+                stdout: String::new(),
+                stderr: String::new(),
+            }],
         }
     }
 
     fn ret(v: i32) -> Trace {
-        trace(Outcome::Returned { values: vec![Value::I32(v)] })
+        trace(Outcome::Returned {
+            values: vec![Value::I32(v)],
+        })
     }
 
     fn known(engine: &str) -> KnownDivergences {
@@ -232,30 +338,63 @@ mod tests {
     #[test]
     fn verdicts_cover_agreement_divergence_known_and_poison() {
         let none = KnownDivergences::default();
-        let agree = judge(&[("a".into(), ret(1)), ("b".into(), ret(1))], &none, "g", "s");
+        let agree = judge(
+            &[("a".into(), ret(1)), ("b".into(), ret(1))],
+            &none,
+            "g",
+            "s",
+        );
         assert_eq!(agree.verdict, Verdict::Agree);
 
-        let diverged = judge(&[("a".into(), ret(1)), ("b".into(), ret(2))], &none, "g", "s");
+        let diverged = judge(
+            &[("a".into(), ret(1)), ("b".into(), ret(2))],
+            &none,
+            "g",
+            "s",
+        );
         assert_eq!(diverged.verdict, Verdict::Diverged);
         assert_eq!(diverged.divergences[0].1.step, Some(0));
 
-        let listed = judge(&[("a".into(), ret(1)), ("b".into(), ret(2))], &known("b"), "g", "s");
+        let listed = judge(
+            &[("a".into(), ret(1)), ("b".into(), ret(2))],
+            &known("b"),
+            "g",
+            "s",
+        );
         assert_eq!(listed.verdict, Verdict::KnownDivergence);
 
-        let timeout = trace(Outcome::Trap { kind: TrapKind::Timeout, message: String::new() });
-        let poisoned = judge(&[("a".into(), ret(1)), ("b".into(), timeout)], &none, "g", "s");
+        let timeout = trace(Outcome::Trap {
+            kind: TrapKind::Timeout,
+            message: String::new(),
+        });
+        let poisoned = judge(
+            &[("a".into(), ret(1)), ("b".into(), timeout)],
+            &none,
+            "g",
+            "s",
+        );
         assert_eq!(poisoned.verdict, Verdict::Poisoned);
     }
 
     #[test]
     fn a_known_divergence_that_stopped_happening_is_reported_stale() {
-        let j = judge(&[("a".into(), ret(1)), ("b".into(), ret(1))], &known("b"), "g", "s");
+        let j = judge(
+            &[("a".into(), ret(1)), ("b".into(), ret(1))],
+            &known("b"),
+            "g",
+            "s",
+        );
         assert_eq!(j.stale_known, vec!["b".to_string()]);
     }
 
     #[test]
     fn the_reference_is_the_first_engine_without_a_known_divergence() {
-        let j = judge(&[("a".into(), ret(2)), ("b".into(), ret(1))], &known("a"), "g", "s");
+        let j = judge(
+            &[("a".into(), ret(2)), ("b".into(), ret(1))],
+            &known("a"),
+            "g",
+            "s",
+        );
         assert_eq!(j.reference.as_deref(), Some("b"));
         assert_eq!(j.verdict, Verdict::KnownDivergence);
     }
@@ -264,7 +403,11 @@ mod tests {
     fn entries_without_a_reason_are_refused() {
         let dir = std::env::temp_dir().join(format!("rh-known-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("x.toml"), "[[divergence]]\nguest = \"g\"\nscenario = \"s\"\nreason = \" \"\n").unwrap();
+        std::fs::write(
+            dir.join("x.toml"),
+            "[[divergence]]\nguest = \"g\"\nscenario = \"s\"\nreason = \" \"\n",
+        )
+        .unwrap();
         let err = KnownDivergences::load(&dir).unwrap_err();
         assert!(format!("{err:#}").contains("has no reason"));
         std::fs::remove_dir_all(&dir).unwrap();

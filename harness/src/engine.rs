@@ -53,15 +53,26 @@ pub fn read_bytes(mem: &[u8], addr: u32, len: u32) -> Result<Vec<u8>, String> {
         .checked_add(len as usize)
         .and_then(|end| mem.get(start..end))
         .map(<[u8]>::to_vec)
-        .ok_or_else(|| format!("read of {len} bytes at {addr} is out of bounds (memory is {} bytes)", mem.len()))
+        .ok_or_else(|| {
+            format!(
+                "read of {len} bytes at {addr} is out of bounds (memory is {} bytes)",
+                mem.len()
+            )
+        })
 }
 
 /// Bounds-checked write of guest memory.
 pub fn write_bytes(mem: &mut [u8], addr: u32, bytes: &[u8]) -> Result<(), String> {
     let (start, size) = (addr as usize, mem.len());
-    let dst = start.checked_add(bytes.len()).and_then(|end| mem.get_mut(start..end)).ok_or_else(|| {
-        format!("write of {} bytes at {addr} is out of bounds (memory is {size} bytes)", bytes.len())
-    })?;
+    let dst = start
+        .checked_add(bytes.len())
+        .and_then(|end| mem.get_mut(start..end))
+        .ok_or_else(|| {
+            format!(
+                "write of {} bytes at {addr} is out of bounds (memory is {size} bytes)",
+                bytes.len()
+            )
+        })?;
     dst.copy_from_slice(bytes);
     Ok(())
 }
@@ -81,6 +92,8 @@ pub fn registry() -> Vec<Arc<dyn Engine>> {
         Arc::new(wazero::compiler()),
         Arc::new(wazero::interpreter()),
         Arc::new(node::node()),
+        #[cfg(feature = "wasmer")]
+        Arc::new(crate::engines::wasmer::Wasmer::new()),
     ]
 }
 
@@ -108,17 +121,29 @@ pub struct ModuleMemo<K, V> {
 
 impl<K: Eq + Hash + Clone, V> ModuleMemo<K, V> {
     pub fn new() -> Self {
-        ModuleMemo { map: Mutex::new(HashMap::new()) }
+        ModuleMemo {
+            map: Mutex::new(HashMap::new()),
+        }
     }
 
-    pub fn get_or_try_insert(&self, key: &K, make: impl FnOnce() -> anyhow::Result<V>) -> anyhow::Result<Arc<V>> {
+    pub fn get_or_try_insert(
+        &self,
+        key: &K,
+        make: impl FnOnce() -> anyhow::Result<V>,
+    ) -> anyhow::Result<Arc<V>> {
         if let Some(v) = self.map.lock().unwrap().get(key) {
             return Ok(v.clone());
         }
         // Compiling outside the lock lets two guests compile at once; a race compiles twice and
         // keeps the first, which is harmless.
         let made = Arc::new(make()?);
-        Ok(self.map.lock().unwrap().entry(key.clone()).or_insert(made).clone())
+        Ok(self
+            .map
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_insert(made)
+            .clone())
     }
 }
 

@@ -21,7 +21,10 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> (usize, Vec<Failure>) {
         let mut fail = |message: String| failures.push(Failure { step: i, message });
         let Some(got) = trace.steps.get(i) else {
             if e.count() > 0 {
-                let why = trace.setup_error.as_deref().unwrap_or("the trace ended early");
+                let why = trace
+                    .setup_error
+                    .as_deref()
+                    .unwrap_or("the trace ended early");
                 fail(format!("`{}` never ran: {why}", step.action.render()));
             }
             continue;
@@ -41,38 +44,57 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> (usize, Vec<Failure>) {
                     | (OutcomeClass::Exit, Outcome::Exit { .. })
             );
             if !ok {
-                fail(format!("outcome: expected {class:?}, got {}", describe(outcome)));
+                fail(format!(
+                    "outcome: expected {class:?}, got {}",
+                    describe(outcome)
+                ));
             }
         }
         if let Some(kind) = e.trap {
             if !matches!(outcome, Outcome::Trap { kind: k, .. } if *k == kind) {
-                fail(format!("trap: expected {}, got {}", kind.name(), describe(outcome)));
+                fail(format!(
+                    "trap: expected {}, got {}",
+                    kind.name(),
+                    describe(outcome)
+                ));
             }
         }
         if let Some(code) = e.exit {
             if *outcome != (Outcome::Exit { code }) {
-                fail(format!("exit: expected exit code {code}, got {}", describe(outcome)));
+                fail(format!(
+                    "exit: expected exit code {code}, got {}",
+                    describe(outcome)
+                ));
             }
         }
-        for (name, want, have) in [("stdout", &e.stdout, &got.stdout), ("stderr", &e.stderr, &got.stderr)] {
+        for (name, want, have) in [
+            ("stdout", &e.stdout, &got.stdout),
+            ("stderr", &e.stderr, &got.stderr),
+        ] {
             if let Some(want) = want {
                 if want != have {
                     fail(format!("{name}: expected exactly {want:?}, got {have:?}"));
                 }
             }
         }
-        for (name, wants, have) in
-            [("stdout", &e.stdout_contains, &got.stdout), ("stderr", &e.stderr_contains, &got.stderr)]
-        {
+        for (name, wants, have) in [
+            ("stdout", &e.stdout_contains, &got.stdout),
+            ("stderr", &e.stderr_contains, &got.stderr),
+        ] {
             for want in wants {
                 if !have.contains(want.as_str()) {
-                    fail(format!("{name}: expected to contain {want:?}, got {have:?}"));
+                    fail(format!(
+                        "{name}: expected to contain {want:?}, got {have:?}"
+                    ));
                 }
             }
         }
         for lack in &e.stderr_lacks {
             if got.stderr.contains(lack.as_str()) {
-                fail(format!("stderr: expected not to contain {lack:?}, got {:?}", got.stderr));
+                fail(format!(
+                    "stderr: expected not to contain {lack:?}, got {:?}",
+                    got.stderr
+                ));
             }
         }
         let calls: Vec<&str> = got.host_calls.iter().map(|c| c.0.as_str()).collect();
@@ -85,7 +107,10 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> (usize, Vec<Failure>) {
             let mut rest = calls.iter();
             for want in &e.host_calls_contain {
                 if !rest.any(|c| c == want) {
-                    fail(format!("host_calls: expected {want:?} (in order among {:?}), got {calls:?}", e.host_calls_contain));
+                    fail(format!(
+                        "host_calls: expected {want:?} (in order among {:?}), got {calls:?}",
+                        e.host_calls_contain
+                    ));
                     break;
                 }
             }
@@ -93,7 +118,10 @@ pub fn check(scenario: &Scenario, trace: &Trace) -> (usize, Vec<Failure>) {
         if let Some(want) = &e.bytes {
             let want_hex = hex::encode(want);
             if !matches!(outcome, Outcome::Memory { bytes } if *bytes == want_hex) {
-                fail(format!("bytes: expected hex:{want_hex}, got {}", describe(outcome)));
+                fail(format!(
+                    "bytes: expected hex:{want_hex}, got {}",
+                    describe(outcome)
+                ));
             }
         }
     }
@@ -105,7 +133,14 @@ pub fn describe(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Returned { values } if values.is_empty() => "a return with no value".into(),
         Outcome::Returned { values } => {
-            format!("return {}", values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "))
+            format!(
+                "return {}",
+                values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         Outcome::Trap { kind, message } if message.is_empty() => format!("trap {}", kind.name()),
         Outcome::Trap { kind, message } => format!("trap {} ({message})", kind.name()),
@@ -159,17 +194,46 @@ mod tests {
         let ok = Trace {
             setup_error: None,
             steps: vec![
-                step(Outcome::Returned { values: vec![] }, &["log(\"a\")", "log(\"b\")", "log(\"c\")"], "hi\n", ""),
-                step(Outcome::Trap { kind: TrapKind::Unreachable, message: String::new() }, &[], "", "panic: boom\n"),
-                step(Outcome::Returned { values: vec![Value::I32(1)] }, &[], "", ""),
+                step(
+                    Outcome::Returned { values: vec![] },
+                    &["log(\"a\")", "log(\"b\")", "log(\"c\")"],
+                    "hi\n",
+                    "",
+                ),
+                step(
+                    Outcome::Trap {
+                        kind: TrapKind::Unreachable,
+                        message: String::new(),
+                    },
+                    &[],
+                    "",
+                    "panic: boom\n",
+                ),
+                step(
+                    Outcome::Returned {
+                        values: vec![Value::I32(1)],
+                    },
+                    &[],
+                    "",
+                    "",
+                ),
             ],
         };
-        assert_eq!(check(&scenario(), &ok), (7, vec![]), "six written checks and the implied return of _initialize");
+        assert_eq!(
+            check(&scenario(), &ok),
+            (7, vec![]),
+            "six written checks and the implied return of _initialize"
+        );
 
         let bad = Trace {
             setup_error: None,
             steps: vec![
-                step(Outcome::Returned { values: vec![] }, &["log(\"c\")", "log(\"a\")"], "hi", ""),
+                step(
+                    Outcome::Returned { values: vec![] },
+                    &["log(\"c\")", "log(\"a\")"],
+                    "hi",
+                    "",
+                ),
                 step(Outcome::Exit { code: 2 }, &[], "", ""),
                 step(Outcome::NotRun, &[], "", ""),
             ],
@@ -181,7 +245,10 @@ mod tests {
 
     #[test]
     fn a_setup_failure_fails_every_expectation_with_its_reason() {
-        let t = Trace { setup_error: Some("instantiate: missing import".into()), steps: vec![] };
+        let t = Trace {
+            setup_error: Some("instantiate: missing import".into()),
+            steps: vec![],
+        };
         let (_, failures) = check(&scenario(), &t);
         assert_eq!(failures.len(), 3);
         assert!(failures[0].message.contains("missing import"));

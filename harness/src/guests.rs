@@ -11,8 +11,33 @@ use std::sync::Arc;
 /// The oldest Go with `//go:wasmexport` and `-buildmode=c-shared` for wasip1.
 pub const MIN_GO: (u32, u32) = (1, 24);
 
-/// The build flags of a reactor; part of the cache key.
-const BUILD_ARGS: &[&str] = &["build", "-buildmode=c-shared", "-trimpath", "-o"];
+/// How a guest is built: as a reactor (the default) or, for the ABI's command-mode items, as a
+/// command that exports `_start` (and its wasmexport functions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildMode {
+    #[default]
+    Reactor,
+    Command,
+}
+
+impl BuildMode {
+    /// The `go build` flags; part of the cache key.
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            BuildMode::Reactor => &["build", "-buildmode=c-shared", "-trimpath", "-o"],
+            BuildMode::Command => &["build", "-trimpath", "-o"],
+        }
+    }
+}
+
+/// `go-guests/<guest>/guest.toml`, optional.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GuestFile {
+    #[serde(default)]
+    build: BuildMode,
+}
 
 /// A failure to set up or build guests: the CLI exits 2 on it.
 #[derive(Debug)]
@@ -28,6 +53,7 @@ impl std::error::Error for SetupError {}
 pub struct Guest {
     pub name: String,
     pub dir: PathBuf,
+    pub build: BuildMode,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -42,21 +68,41 @@ pub struct BuiltGuest {
 
 /// Every guest folder (one with a go.mod) under `dir`, in name order, with its scenarios.
 pub fn discover(dir: &Path) -> Result<Vec<Guest>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading the guests directory {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the guests directory {}", dir.display()))?;
     let mut guests = Vec::new();
     for entry in entries {
         let path = entry?.path();
         if !path.join("go.mod").is_file() {
             continue;
         }
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let scenarios_file = path.join("scenarios.toml");
         let scenarios = if scenarios_file.is_file() {
             scenario::load(&scenarios_file).with_context(|| format!("guest `{name}`"))?
         } else {
             Vec::new()
         };
-        guests.push(Guest { name, dir: path, scenarios });
+        let guest_file = path.join("guest.toml");
+        let build = if guest_file.is_file() {
+            let text = std::fs::read_to_string(&guest_file)
+                .with_context(|| format!("reading {}", guest_file.display()))?;
+            toml::from_str::<GuestFile>(&text)
+                .with_context(|| format!("in {}", guest_file.display()))?
+                .build
+        } else {
+            BuildMode::Reactor
+        };
+        guests.push(Guest {
+            name,
+            dir: path,
+            build,
+            scenarios,
+        });
     }
     guests.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(guests)
@@ -73,7 +119,9 @@ pub struct Toolchain {
 pub fn go_command(go: &Path) -> Command {
     let mut cmd = Command::new(go);
     // Build with exactly this toolchain, outside any workspace, without cgo.
-    cmd.env("GOTOOLCHAIN", "local").env("GOWORK", "off").env("CGO_ENABLED", "0");
+    cmd.env("GOTOOLCHAIN", "local")
+        .env("GOWORK", "off")
+        .env("CGO_ENABLED", "0");
     cmd.env_remove("GOFLAGS");
     cmd
 }
@@ -87,7 +135,9 @@ pub fn parse_go_version(v: &str) -> Option<(u32, u32)> {
 
 /// Finds `go` on PATH (or `$REACTOR_HARNESS_GO`) and checks that it is recent enough.
 pub fn toolchain() -> Result<Toolchain, SetupError> {
-    let go = std::env::var_os("REACTOR_HARNESS_GO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("go"));
+    let go = std::env::var_os("REACTOR_HARNESS_GO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("go"));
     let out = go_command(&go).args(["env", "GOVERSION"]).output().map_err(|e| {
         SetupError(format!(
             "cannot run the Go toolchain `{}` ({e}); install Go {}.{} or newer and put `go` on PATH",
@@ -119,11 +169,16 @@ fn source_digest(guest: &Guest, toolchain: &Toolchain) -> Result<String> {
     let mut files = Vec::new();
     let mut stack = vec![guest.dir.clone()];
     while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.file_name().is_some_and(|n| n != "scenarios.toml") {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n != "scenarios.toml" && n != "guest.toml")
+            {
                 files.push(path);
             }
         }
@@ -131,9 +186,14 @@ fn source_digest(guest: &Guest, toolchain: &Toolchain) -> Result<String> {
     files.sort();
     let mut h = Sha256::new();
     h.update(toolchain.version.as_bytes());
-    h.update(BUILD_ARGS.join(" ").as_bytes());
+    h.update(guest.build.args().join(" ").as_bytes());
     for f in files {
-        h.update(f.strip_prefix(&guest.dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update(
+            f.strip_prefix(&guest.dir)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
         h.update([0]);
         h.update(std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?);
         h.update([0]);
@@ -144,20 +204,33 @@ fn source_digest(guest: &Guest, toolchain: &Toolchain) -> Result<String> {
 /// Builds (or takes from the cache) one guest as a reactor module.
 pub fn build(guest: &Guest, toolchain: &Toolchain) -> Result<BuiltGuest> {
     let digest = source_digest(guest, toolchain)?;
-    let out_dir = crate::paths::cache_dir().join("guests").join(&toolchain.version);
+    let out_dir = crate::paths::cache_dir()
+        .join("guests")
+        .join(&toolchain.version);
     let path = out_dir.join(format!("{}-{digest}.wasm", guest.name));
     if !path.is_file() {
-        std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-        let tmp = out_dir.join(format!("{}-{digest}.wasm.tmp{}", guest.name, std::process::id()));
+        std::fs::create_dir_all(&out_dir)
+            .with_context(|| format!("creating {}", out_dir.display()))?;
+        let tmp = out_dir.join(format!(
+            "{}-{digest}.wasm.tmp{}",
+            guest.name,
+            std::process::id()
+        ));
         let output = go_command(&toolchain.go)
-            .args(BUILD_ARGS)
+            .args(guest.build.args())
             .arg(&tmp)
             .arg(".")
             .current_dir(&guest.dir)
             .env("GOOS", "wasip1")
             .env("GOARCH", "wasm")
             .output()
-            .map_err(|e| SetupError(format!("guest `{}`: cannot run `{}`: {e}", guest.name, toolchain.go.display())))?;
+            .map_err(|e| {
+                SetupError(format!(
+                    "guest `{}`: cannot run `{}`: {e}",
+                    guest.name,
+                    toolchain.go.display()
+                ))
+            })?;
         if !output.status.success() {
             let _ = std::fs::remove_file(&tmp);
             return Err(SetupError(format!(
@@ -172,7 +245,12 @@ pub fn build(guest: &Guest, toolchain: &Toolchain) -> Result<BuiltGuest> {
         std::fs::rename(&tmp, &path).with_context(|| format!("storing {}", path.display()))?;
     }
     let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(BuiltGuest { guest: guest.clone(), go: toolchain.version.clone(), wasm: Arc::new(wasm), path })
+    Ok(BuiltGuest {
+        guest: guest.clone(),
+        go: toolchain.version.clone(),
+        wasm: Arc::new(wasm),
+        path,
+    })
 }
 
 /// Builds every guest; the first failure is returned with the compiler's output.

@@ -35,19 +35,84 @@ pub struct Import {
 use ValType::{F32, F64, I32, I64};
 
 pub const IMPORTS: &[Import] = &[
-    Import { name: "log", params: &[I32, I32], results: &[], func: ImportFn::Log },
-    Import { name: "record_i32", params: &[I32], results: &[], func: ImportFn::RecordI32 },
-    Import { name: "record_i64", params: &[I64], results: &[], func: ImportFn::RecordI64 },
-    Import { name: "record_f32", params: &[F32], results: &[], func: ImportFn::RecordF32 },
-    Import { name: "record_f64", params: &[F64], results: &[], func: ImportFn::RecordF64 },
-    Import { name: "echo_i32", params: &[I32], results: &[I32], func: ImportFn::EchoI32 },
-    Import { name: "echo_i64", params: &[I64], results: &[I64], func: ImportFn::EchoI64 },
-    Import { name: "echo_f32", params: &[F32], results: &[F32], func: ImportFn::EchoF32 },
-    Import { name: "echo_f64", params: &[F64], results: &[F64], func: ImportFn::EchoF64 },
-    Import { name: "inc_i32", params: &[I32], results: &[], func: ImportFn::IncI32 },
-    Import { name: "mem_dump", params: &[I32, I32], results: &[], func: ImportFn::MemDump },
-    Import { name: "mem_xor", params: &[I32, I32, I32], results: &[], func: ImportFn::MemXor },
-    Import { name: "reenter", params: &[I32, I32, I64], results: &[I64], func: ImportFn::Reenter },
+    Import {
+        name: "log",
+        params: &[I32, I32],
+        results: &[],
+        func: ImportFn::Log,
+    },
+    Import {
+        name: "record_i32",
+        params: &[I32],
+        results: &[],
+        func: ImportFn::RecordI32,
+    },
+    Import {
+        name: "record_i64",
+        params: &[I64],
+        results: &[],
+        func: ImportFn::RecordI64,
+    },
+    Import {
+        name: "record_f32",
+        params: &[F32],
+        results: &[],
+        func: ImportFn::RecordF32,
+    },
+    Import {
+        name: "record_f64",
+        params: &[F64],
+        results: &[],
+        func: ImportFn::RecordF64,
+    },
+    Import {
+        name: "echo_i32",
+        params: &[I32],
+        results: &[I32],
+        func: ImportFn::EchoI32,
+    },
+    Import {
+        name: "echo_i64",
+        params: &[I64],
+        results: &[I64],
+        func: ImportFn::EchoI64,
+    },
+    Import {
+        name: "echo_f32",
+        params: &[F32],
+        results: &[F32],
+        func: ImportFn::EchoF32,
+    },
+    Import {
+        name: "echo_f64",
+        params: &[F64],
+        results: &[F64],
+        func: ImportFn::EchoF64,
+    },
+    Import {
+        name: "inc_i32",
+        params: &[I32],
+        results: &[],
+        func: ImportFn::IncI32,
+    },
+    Import {
+        name: "mem_dump",
+        params: &[I32, I32],
+        results: &[],
+        func: ImportFn::MemDump,
+    },
+    Import {
+        name: "mem_xor",
+        params: &[I32, I32, I32],
+        results: &[],
+        func: ImportFn::MemXor,
+    },
+    Import {
+        name: "reenter",
+        params: &[I32, I32, I64],
+        results: &[I64],
+        func: ImportFn::Reenter,
+    },
 ];
 
 /// The largest block a host import reads in one call; a guest asking for more is refused rather
@@ -92,7 +157,12 @@ fn render_scalar(v: Value) -> String {
     }
 }
 
-fn read_checked<C: HostContext>(ctx: &mut C, what: &str, ptr: i32, len: i32) -> Result<Vec<u8>, C::Error> {
+fn read_checked<C: HostContext>(
+    ctx: &mut C,
+    what: &str,
+    ptr: i32,
+    len: i32,
+) -> Result<Vec<u8>, C::Error> {
     if len < 0 || len as u32 > MAX_HOST_READ {
         return Err(ctx.host_error(format!("{MODULE}.{what}: length {len} out of range")));
     }
@@ -101,14 +171,21 @@ fn read_checked<C: HostContext>(ctx: &mut C, what: &str, ptr: i32, len: i32) -> 
 
 /// Runs one import call. The engine adapter has already checked the argument types against
 /// [`Import::params`]; the returned values match [`Import::results`].
-pub fn dispatch<C: HostContext>(ctx: &mut C, import: &Import, args: &[Value]) -> Result<Vec<Value>, C::Error> {
+pub fn dispatch<C: HostContext>(
+    ctx: &mut C,
+    import: &Import,
+    args: &[Value],
+) -> Result<Vec<Value>, C::Error> {
     let name = import.name;
     let record = |ctx: &mut C, text: String| ctx.host_calls().push(HostCall(text));
     match import.func {
         ImportFn::Log => {
             let bytes = read_checked(ctx, name, i32_arg(args[0]), i32_arg(args[1]))?;
             let text = String::from_utf8_lossy(&bytes);
-            record(ctx, format!("log({})", serde_json::Value::String(text.into_owned())));
+            record(
+                ctx,
+                format!("log({})", serde_json::Value::String(text.into_owned())),
+            );
             Ok(vec![])
         }
         ImportFn::RecordI32 | ImportFn::RecordI64 | ImportFn::RecordF32 | ImportFn::RecordF64 => {
@@ -149,7 +226,9 @@ pub fn dispatch<C: HostContext>(ctx: &mut C, import: &Import, args: &[Value]) ->
                 other => unreachable!("signature checked by the engine, got {other}"),
             };
             let Some((params, _)) = ctx.export_signature(&export) else {
-                return Err(ctx.host_error(format!("{MODULE}.reenter: the guest has no export `{export}`")));
+                return Err(ctx.host_error(format!(
+                    "{MODULE}.reenter: the guest has no export `{export}`"
+                )));
             };
             let call_args: Vec<Value> = match params.as_slice() {
                 [] => vec![],
@@ -213,7 +292,12 @@ mod tests {
         mem[..5].copy_from_slice(b"Twice");
         mem[8..12].copy_from_slice(&41i32.to_le_bytes());
         let exports = HashMap::from([("Twice", (vec![ValType::I32], vec![ValType::I32]))]);
-        Fake { mem, calls: vec![], exports, nested: vec![] }
+        Fake {
+            mem,
+            calls: vec![],
+            exports,
+            nested: vec![],
+        }
     }
 
     fn import(name: &str) -> &'static Import {
@@ -225,23 +309,51 @@ mod tests {
         let mut f = fake();
         dispatch(&mut f, import("log"), &[Value::I32(0), Value::I32(5)]).unwrap();
         dispatch(&mut f, import("inc_i32"), &[Value::I32(8)]).unwrap();
-        dispatch(&mut f, import("mem_xor"), &[Value::I32(8), Value::I32(2), Value::I32(0xff)]).unwrap();
-        let out = dispatch(&mut f, import("echo_f64"), &[Value::F64(0x7ff4000000000001)]).unwrap();
+        dispatch(
+            &mut f,
+            import("mem_xor"),
+            &[Value::I32(8), Value::I32(2), Value::I32(0xff)],
+        )
+        .unwrap();
+        let out = dispatch(
+            &mut f,
+            import("echo_f64"),
+            &[Value::F64(0x7ff4000000000001)],
+        )
+        .unwrap();
         assert_eq!(out, vec![Value::F64(0x7ff4000000000001)]);
         let rendered: Vec<&str> = f.calls.iter().map(|c| c.0.as_str()).collect();
         assert_eq!(
             rendered,
-            ["log(\"Twice\")", "inc_i32(*41)", "mem_xor(hex:2a00, 255)", "echo_f64(0x7ff4000000000001) -> 0x7ff4000000000001"]
+            [
+                "log(\"Twice\")",
+                "inc_i32(*41)",
+                "mem_xor(hex:2a00, 255)",
+                "echo_f64(0x7ff4000000000001) -> 0x7ff4000000000001"
+            ]
         );
-        assert_eq!(&f.mem[8..12], &[0xd5, 0xff, 0, 0], "42 xor 0xff in the low two bytes");
+        assert_eq!(
+            &f.mem[8..12],
+            &[0xd5, 0xff, 0, 0],
+            "42 xor 0xff in the low two bytes"
+        );
     }
 
     #[test]
     fn reenter_adapts_the_argument_and_keeps_call_order() {
         let mut f = fake();
-        let out = dispatch(&mut f, import("reenter"), &[Value::I32(0), Value::I32(5), Value::I64(1 << 33 | 7)]).unwrap();
+        let out = dispatch(
+            &mut f,
+            import("reenter"),
+            &[Value::I32(0), Value::I32(5), Value::I64(1 << 33 | 7)],
+        )
+        .unwrap();
         assert_eq!(out, vec![Value::I64(-2)], "i32 result sign-extended");
-        assert_eq!(f.nested, vec![("Twice".to_string(), vec![Value::I32(7)])], "i64 argument truncated to i32");
+        assert_eq!(
+            f.nested,
+            vec![("Twice".to_string(), vec![Value::I32(7)])],
+            "i64 argument truncated to i32"
+        );
         assert_eq!(f.calls[0].0, "reenter(\"Twice\", 8589934599) -> -2");
         assert_eq!(f.calls[1].0, "nested");
     }
@@ -251,7 +363,11 @@ mod tests {
         let mut f = fake();
         assert!(dispatch(&mut f, import("log"), &[Value::I32(60), Value::I32(10)]).is_err());
         assert!(dispatch(&mut f, import("log"), &[Value::I32(0), Value::I32(-1)]).is_err());
-        let missing = dispatch(&mut f, import("reenter"), &[Value::I32(1), Value::I32(3), Value::I64(0)]);
+        let missing = dispatch(
+            &mut f,
+            import("reenter"),
+            &[Value::I32(1), Value::I32(3), Value::I64(0)],
+        );
         assert!(missing.unwrap_err().contains("no export `wic`"));
     }
 }

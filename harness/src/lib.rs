@@ -2,6 +2,7 @@
 //! Go reactors, runs the same scenario under several runtimes, and compares what each one did.
 
 pub mod bench;
+pub mod compile_checks;
 pub mod diff;
 pub mod engine;
 pub mod engines;
@@ -15,4 +16,5 @@ pub mod pinned;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod toolchains;
 pub mod trace;

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 #[derive(Parser)]
-#[command(name = "reactor-harness", version, about = "Differential conformance testing of Go WebAssembly reactors across runtimes")]
+#[command(
+    name = "reactor-harness",
+    version,
+    about = "Differential conformance testing of Go WebAssembly reactors across runtimes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +32,10 @@ struct GuestArgs {
     /// Only these guests (repeatable).
     #[arg(long = "guest")]
     guests: Vec<String>,
+    /// Go releases to build the guests with: `all`, `default`, or release names (go1.25.14),
+    /// comma-separated or repeated. Default: the default release of harness/go-releases.toml.
+    #[arg(long = "go")]
+    go: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -109,7 +117,10 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                     None => "available".to_string(),
                     Some(r) => format!("UNAVAILABLE: {r}"),
                 };
-                println!("{:16} {:10} {:58} {state}", s.name, s.version, s.implementation);
+                println!(
+                    "{:16} {:10} {:58} {state}",
+                    s.name, s.version, s.implementation
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -127,21 +138,50 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { mut guests, export, args, iterations, engines } => {
+        Command::Bench {
+            mut guests,
+            export,
+            args,
+            iterations,
+            engines,
+        } => {
             if guests.guests.is_empty() {
                 guests.guests.push("marshal".into());
             }
             let built = build(&guests)?;
-            let args: Vec<reactor_harness::trace::Value> =
-                args.iter().map(|a| reactor_harness::trace::Value::parse(a).map_err(anyhow::Error::msg)).collect::<Result<_>>()?;
+            let args: Vec<reactor_harness::trace::Value> = args
+                .iter()
+                .map(|a| reactor_harness::trace::Value::parse(a).map_err(anyhow::Error::msg))
+                .collect::<Result<_>>()?;
             // SAFETY of set_var: single-threaded here, before any engine thread starts.
             unsafe { std::env::set_var(reactor_harness::bench::NO_COMPILE_CACHE, "1") };
-            let names: Vec<String> = engine::select(&engine::registry(), &engines)?.iter().map(|e| e.name().to_string()).collect();
-            println!("{} ({} bytes, {}), median of {iterations}", built[0].guest.name, built[0].wasm.len(), built[0].go);
-            println!("{:16} {:>12} {:>12} {:>12} {:>12} {:>12}", "engine", "start-up", "compile", "instantiate", "_initialize", "call");
+            let names: Vec<String> = engine::select(&engine::registry(), &engines)?
+                .iter()
+                .map(|e| e.name().to_string())
+                .collect();
+            println!(
+                "{} ({} bytes, {}), median of {iterations}",
+                built[0].guest.name,
+                built[0].wasm.len(),
+                built[0].go
+            );
+            println!(
+                "{:16} {:>12} {:>12} {:>12} {:>12} {:>12}",
+                "engine", "start-up", "compile", "instantiate", "_initialize", "call"
+            );
             for name in names {
-                let fresh = || engine::select(&engine::registry(), std::slice::from_ref(&name)).expect("known").remove(0);
-                let t = reactor_harness::bench::measure(fresh, &built[0].wasm, &export, &args, iterations)?;
+                let fresh = || {
+                    engine::select(&engine::registry(), std::slice::from_ref(&name))
+                        .expect("known")
+                        .remove(0)
+                };
+                let t = reactor_harness::bench::measure(
+                    fresh,
+                    &built[0].wasm,
+                    &export,
+                    &args,
+                    iterations,
+                )?;
                 println!(
                     "{:16} {:>12.1?} {:>12.1?} {:>12.1?} {:>12.1?} {:>12.1?}",
                     t.engine, t.startup, t.compile, t.instantiate, t.initialize, t.call
@@ -149,21 +189,42 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Trace { guests, scenario, engine } => {
+        Command::Trace {
+            guests,
+            scenario,
+            engine,
+        } => {
             let built = build(&guests)?;
             let all = engine::registry();
             let engine = engine::select(&all, &[engine])?.remove(0);
             let (guest, scen) = built
                 .iter()
-                .find_map(|b| b.guest.scenarios.iter().find(|s| s.name == scenario).map(|s| (b, s)))
+                .find_map(|b| {
+                    b.guest
+                        .scenarios
+                        .iter()
+                        .find(|s| s.name == scenario)
+                        .map(|s| (b, s))
+                })
                 .with_context(|| format!("no scenario `{scenario}` in the selected guests"))?;
             let module = engine.load(&guest.wasm)?;
             let trace = runner::run_scenario(module.as_ref(), scen, Budget::default());
             println!("{}", serde_json::to_string_pretty(&trace)?);
-            println!("{}", serde_json::to_string_pretty(&normalize::normalize(&trace, scen))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&normalize::normalize(&trace, scen))?
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { engines, guests, scenarios, json, require_engines, step_timeout_ms, step_fuel } => {
+        Command::Run {
+            engines,
+            guests,
+            scenarios,
+            json,
+            require_engines,
+            step_timeout_ms,
+            step_fuel,
+        } => {
             let budget = Budget {
                 wall: std::time::Duration::from_millis(step_timeout_ms),
                 fuel: step_fuel,
@@ -177,16 +238,25 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 fn build(args: &GuestArgs) -> Result<Vec<BuiltGuest>> {
     let mut found = guests::discover(&args.guests_dir)?;
     for g in &args.guests {
-        if !found.iter().any(|f| &f.name == g) {
+        if g != reactor_harness::compile_checks::DIR && !found.iter().any(|f| &f.name == g) {
             let names: Vec<&str> = found.iter().map(|f| f.name.as_str()).collect();
-            return Err(SetupError(format!("no guest `{g}` in {}; there are: {}", args.guests_dir.display(), names.join(", "))).into());
+            return Err(SetupError(format!(
+                "no guest `{g}` in {}; there are: {}",
+                args.guests_dir.display(),
+                names.join(", ")
+            ))
+            .into());
         }
     }
     if !args.guests.is_empty() {
         found.retain(|f| args.guests.contains(&f.name));
     }
-    let toolchain = guests::toolchain()?;
-    guests::build_all(&found, &toolchain)
+    let mut built = Vec::new();
+    for release in reactor_harness::toolchains::select(&args.go)? {
+        let toolchain = reactor_harness::toolchains::toolchain(&release)?;
+        built.extend(guests::build_all(&found, &toolchain)?);
+    }
+    Ok(built)
 }
 
 fn run(
@@ -204,13 +274,26 @@ fn run(
     let missing: Vec<String> = statuses
         .iter()
         .filter(|s| !s.available && require.contains(&s.name))
-        .map(|s| format!("{}: {}", s.name, s.reason.as_deref().unwrap_or("unavailable")))
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
         .collect();
     if !missing.is_empty() {
-        anyhow::bail!("required engines are unavailable:\n  {}", missing.join("\n  "));
+        anyhow::bail!(
+            "required engines are unavailable:\n  {}",
+            missing.join("\n  ")
+        );
     }
-    let runnable: Vec<Arc<dyn Engine>> =
-        selected.iter().zip(&statuses).filter(|(_, s)| s.available).map(|(e, _)| e.clone()).collect();
+    let runnable: Vec<Arc<dyn Engine>> = selected
+        .iter()
+        .zip(&statuses)
+        .filter(|(_, s)| s.available)
+        .map(|(e, _)| e.clone())
+        .collect();
     if runnable.is_empty() {
         anyhow::bail!("no selected engine is available");
     }
@@ -225,23 +308,63 @@ fn run(
             }
         }
     }
-    if cases.is_empty() {
+    let only_checks = guest_args
+        .guests
+        .iter()
+        .all(|g| g == reactor_harness::compile_checks::DIR)
+        && !guest_args.guests.is_empty();
+    if cases.is_empty() && !only_checks {
         anyhow::bail!("no scenario matches the selection");
     }
-    let reports = run_parallel(&runnable, &cases, &known, budget);
+    let reports = if cases.is_empty() {
+        Vec::new()
+    } else {
+        run_parallel(&runnable, &cases, &known, budget)
+    };
+    // The rejected-type suite runs with the whole matrix, or when asked for by name.
+    let checks = if (guest_args.guests.is_empty() && scenarios.is_empty())
+        || guest_args
+            .guests
+            .iter()
+            .any(|g| g == reactor_harness::compile_checks::DIR)
+    {
+        let cases = reactor_harness::compile_checks::discover(&guest_args.guests_dir)?;
+        let toolchains = reactor_harness::toolchains::select(&guest_args.go)?
+            .iter()
+            .map(|r| reactor_harness::toolchains::toolchain(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        reactor_harness::compile_checks::run_all(&cases, &toolchains)?
+    } else {
+        Vec::new()
+    };
 
     let go: Vec<String> = {
-        let mut v: Vec<String> = built.iter().map(|b| b.go.clone()).collect();
-        v.dedup();
+        let mut v: Vec<String> = Vec::new();
+        for b in &built {
+            if !v.contains(&b.go) {
+                v.push(b.go.clone());
+            }
+        }
         v
     };
-    print!("{}", report::text::render(&statuses, &reports));
+    let go_differences = reactor_harness::diff::go_differences(&reports);
+    print!(
+        "{}",
+        report::text::render(&statuses, &reports, &go_differences, &checks)
+    );
     if let Some(path) = json {
-        report::json::write(&path, &report::json::render(&statuses, &go, &reports))?;
+        report::json::write(
+            &path,
+            &report::json::render(&statuses, &go, &reports, &go_differences, &checks),
+        )?;
         println!("JSON report: {}", path.display());
     }
-    let summary = Summary::of(&reports, &statuses);
-    Ok(if summary.has_findings() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let summary = Summary::of(&reports, &statuses, &checks);
+    Ok(if summary.has_findings() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Runs the cases on a small pool of threads (one per core); each case runs its engines in turn.
@@ -253,7 +376,10 @@ fn run_parallel(
 ) -> Vec<CaseReport> {
     let next = Mutex::new(0usize);
     let done: Mutex<Vec<(usize, CaseReport)>> = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(cases.len());
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(cases.len());
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
@@ -263,7 +389,9 @@ fn run_parallel(
                     *n += 1;
                     i
                 };
-                let Some((guest, scenario)) = cases.get(i) else { break };
+                let Some((guest, scenario)) = cases.get(i) else {
+                    break;
+                };
                 let report = matrix::run_case(engines, guest, scenario, known, budget);
                 done.lock().unwrap().push((i, report));
             });

@@ -46,7 +46,8 @@ impl CaseReport {
     /// Anything a person must look at: an unexplained divergence, a poisoned case, a failed
     /// expectation, or a known divergence that stopped happening.
     pub fn has_findings(&self) -> bool {
-        self.judgement.verdict != diff::Verdict::Agree && self.judgement.verdict != diff::Verdict::KnownDivergence
+        self.judgement.verdict != diff::Verdict::Agree
+            && self.judgement.verdict != diff::Verdict::KnownDivergence
             || self.expectations_failed() > 0
             || !self.judgement.stale_known.is_empty()
     }
@@ -61,14 +62,31 @@ pub fn run_on_engine(
     budget: Budget,
 ) -> EngineRun {
     let start = Instant::now();
-    let trace = run_guarded(engine.clone(), guest.wasm.clone(), Arc::new(scenario.clone()), budget);
+    let trace = run_guarded(
+        engine.clone(),
+        guest.wasm.clone(),
+        Arc::new(scenario.clone()),
+        budget,
+    );
     let elapsed = start.elapsed();
     let normalized = normalize(&trace, scenario);
     let exempt = known
         .find(engine.name(), &guest.guest.name, &scenario.name)
         .is_some_and(|k| !k.expectations_apply);
-    let (checked, failures) = if exempt { (0, vec![]) } else { expect::check(scenario, &trace) };
-    EngineRun { engine: engine.name().to_string(), trace, normalized, failures, checked, exempt, elapsed }
+    let (checked, failures) = if exempt {
+        (0, vec![])
+    } else {
+        expect::check(scenario, &trace)
+    };
+    EngineRun {
+        engine: engine.name().to_string(),
+        trace,
+        normalized,
+        failures,
+        checked,
+        exempt,
+        elapsed,
+    }
 }
 
 /// Runs one case on every engine and judges it.
@@ -79,9 +97,20 @@ pub fn run_case(
     known: &KnownDivergences,
     budget: Budget,
 ) -> CaseReport {
-    let runs: Vec<EngineRun> =
-        engines.iter().map(|e| run_on_engine(e, guest, scenario, known, budget)).collect();
-    let traces: Vec<(String, Trace)> = runs.iter().map(|r| (r.engine.clone(), r.normalized.clone())).collect();
+    let runs: Vec<EngineRun> = engines
+        .iter()
+        .map(|e| run_on_engine(e, guest, scenario, known, budget))
+        .collect();
+    let traces: Vec<(String, Trace)> = runs
+        .iter()
+        .map(|r| (r.engine.clone(), r.normalized.clone()))
+        .collect();
     let judgement = diff::judge(&traces, known, &guest.guest.name, &scenario.name);
-    CaseReport { guest: guest.guest.name.clone(), scenario: scenario.name.clone(), go: guest.go.clone(), runs, judgement }
+    CaseReport {
+        guest: guest.guest.name.clone(),
+        scenario: scenario.name.clone(),
+        go: guest.go.clone(),
+        runs,
+        judgement,
+    }
 }

@@ -5,7 +5,8 @@ use crate::scenario::Scenario;
 use crate::trace::{Outcome, Trace};
 
 /// What replaces the output of a step whose output the ABI leaves undefined.
-pub const UNDEFINED_OUTPUT: &str = "<not compared: the scenario marks this step's output undefined>";
+pub const UNDEFINED_OUTPUT: &str =
+    "<not compared: the scenario marks this step's output undefined>";
 
 /// Returns the comparable form of a trace of `scenario`.
 pub fn normalize(trace: &Trace, scenario: &Scenario) -> Trace {
@@ -57,7 +58,10 @@ pub fn mask_addresses(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'0' && bytes.get(i + 1) == Some(&b'x') {
-            let digits = bytes[i + 2..].iter().take_while(|b| b.is_ascii_hexdigit()).count();
+            let digits = bytes[i + 2..]
+                .iter()
+                .take_while(|b| b.is_ascii_hexdigit())
+                .count();
             if digits >= MIN_DIGITS {
                 out.push_str("0xADDR");
                 i += 2 + digits;
@@ -67,6 +71,42 @@ pub fn mask_addresses(text: &str) -> String {
         let ch = text[i..].chars().next().expect("in bounds");
         out.push(ch);
         i += ch.len_utf8();
+    }
+    out
+}
+
+/// Rule 4, for comparing one engine's traces across Go releases only: tracebacks name runtime
+/// and guest source lines and PC offsets, which move with every release without any change in
+/// behaviour; positions become `.go:N +0x?`.
+pub fn mask_source_positions(trace: &Trace) -> Trace {
+    let mut t = trace.clone();
+    for step in &mut t.steps {
+        step.stderr = mask_positions(&step.stderr);
+    }
+    t
+}
+
+fn mask_positions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match line.find(".go:") {
+            Some(at) => {
+                out.push_str(&line[..at]);
+                out.push_str(".go:N");
+                let rest = &line[at + 4..];
+                let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+                let rest = &rest[digits..];
+                if rest.starts_with(" +0x") {
+                    out.push_str(" +0x?");
+                } else {
+                    out.push_str(rest);
+                }
+            }
+            None => out.push_str(line),
+        }
     }
     out
 }
@@ -108,18 +148,38 @@ mod tests {
     }
 
     #[test]
+    fn source_positions_are_masked_for_cross_release_comparison() {
+        assert_eq!(
+            mask_positions("main.f()\n\tmain.go:12 +0x1b\n\truntime/proc.go:462\nplain"),
+            "main.f()\n\tmain.go:N +0x?\n\truntime/proc.go:N\nplain"
+        );
+    }
+
+    #[test]
     fn trap_texts_are_cleared_and_kinds_kept() {
         let t = Trace {
             setup_error: None,
             steps: vec![StepTrace {
                 step: "call F()".into(),
-                outcome: Outcome::Trap { kind: TrapKind::Unreachable, message: "wasm `unreachable`".into() },
+                outcome: Outcome::Trap {
+                    kind: TrapKind::Unreachable,
+                    message: "wasm `unreachable`".into(),
+                },
                 host_calls: vec![],
                 stdout: String::new(),
                 stderr: String::new(),
             }],
         };
-        let s = crate::scenario::parse("[[scenario]]\nname = \"s\"\n[[scenario.step]]\ncall = \"F\"\ntrap = \"unreachable\"\n").unwrap();
-        assert_eq!(normalize(&t, &s[0]).steps[0].outcome, Outcome::Trap { kind: TrapKind::Unreachable, message: String::new() });
+        let s = crate::scenario::parse(
+            "[[scenario]]\nname = \"s\"\n[[scenario.step]]\ncall = \"F\"\ntrap = \"unreachable\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            normalize(&t, &s[0]).steps[0].outcome,
+            Outcome::Trap {
+                kind: TrapKind::Unreachable,
+                message: String::new()
+            }
+        );
     }
 }

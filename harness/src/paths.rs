@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 /// The repository root (the workspace that holds harness/, go-guests/, snapshots/).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("harness/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("harness/ has a parent")
+        .to_path_buf()
 }
 
 pub fn default_guests_dir() -> PathBuf {

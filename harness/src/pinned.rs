@@ -22,7 +22,9 @@ pub struct PinnedClock {
 
 impl PinnedClock {
     pub fn new() -> Self {
-        PinnedClock { start: Instant::now() }
+        PinnedClock {
+            start: Instant::now(),
+        }
     }
     /// Nanoseconds since instantiation.
     pub fn monotonic(&self) -> Duration {
@@ -92,7 +94,11 @@ impl Default for Budget {
     fn default() -> Self {
         // Go's runtime start-up is a few million wasm instructions; a scenario step is far
         // less. Both bounds leave a wide margin and still end a spinner within seconds.
-        Budget { wall: Duration::from_secs(2), fuel: 1_000_000_000, watchdog: Duration::from_secs(30) }
+        Budget {
+            wall: Duration::from_secs(2),
+            fuel: 1_000_000_000,
+            watchdog: Duration::from_secs(30),
+        }
     }
 }
 

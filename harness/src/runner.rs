@@ -23,14 +23,25 @@ pub fn run_scenario_with(
 ) -> Trace {
     let mut instance = match module.instantiate(budget) {
         Ok(i) => i,
-        Err(e) => return Trace { setup_error: Some(format!("instantiate: {e:#}")), steps: vec![] },
+        Err(e) => {
+            return Trace {
+                setup_error: Some(format!("instantiate: {e:#}")),
+                steps: vec![],
+            }
+        }
     };
     let mut steps: Vec<StepTrace> = Vec::with_capacity(scenario.steps.len());
     let mut discarded = false;
     for step in &scenario.steps {
         let rendered = step.action.render();
         if discarded && !step.after_trap {
-            steps.push(StepTrace { step: rendered, outcome: Outcome::NotRun, host_calls: vec![], stdout: String::new(), stderr: String::new() });
+            steps.push(StepTrace {
+                step: rendered,
+                outcome: Outcome::NotRun,
+                host_calls: vec![],
+                stdout: String::new(),
+                stderr: String::new(),
+            });
             continue;
         }
         let outcome = run_action(instance.as_mut(), &step.action, &steps);
@@ -46,7 +57,10 @@ pub fn run_scenario_with(
         });
         on_step(steps.last().expect("just pushed"));
     }
-    Trace { setup_error: None, steps }
+    Trace {
+        setup_error: None,
+        steps,
+    }
 }
 
 /// How long loading (compiling) a module may take before the engine is abandoned.
@@ -55,68 +69,138 @@ pub const LOAD_LIMIT: Duration = Duration::from_secs(300);
 enum Progress {
     Loaded(Result<(), String>),
     Step(StepTrace),
+    /// The engine adapter panicked; the message says where.
+    Panicked(String),
 }
 
 /// Loads the module and runs the scenario on a thread of its own, under a watchdog. A step that
 /// does not finish within `budget.watchdog` is recorded as a `timeout` trap (the thread is left
 /// to finish or not; the instance is never used again), so one stuck engine never hangs a run.
-pub fn run_guarded(engine: Arc<dyn Engine>, wasm: Arc<Vec<u8>>, scenario: Arc<Scenario>, budget: Budget) -> Trace {
+pub fn run_guarded(
+    engine: Arc<dyn Engine>,
+    wasm: Arc<Vec<u8>>,
+    scenario: Arc<Scenario>,
+    budget: Budget,
+) -> Trace {
     let (tx, rx) = mpsc::channel();
     let worker_scenario = scenario.clone();
-    let spawned = std::thread::Builder::new().name(format!("{}-{}", engine.name(), scenario.name)).spawn(move || {
-        let module = match engine.load(&wasm) {
-            Ok(m) => m,
-            Err(e) => {
-                let _ = tx.send(Progress::Loaded(Err(format!("load: {e:#}"))));
-                return;
+    let spawned = std::thread::Builder::new()
+        .name(format!("{}-{}", engine.name(), scenario.name))
+        .spawn(move || {
+            let panic_tx = tx.clone();
+            let body = std::panic::AssertUnwindSafe(move || {
+                let module = match engine.load(&wasm) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let _ = tx.send(Progress::Loaded(Err(format!("load: {e:#}"))));
+                        return;
+                    }
+                };
+                let _ = tx.send(Progress::Loaded(Ok(())));
+                let trace =
+                    run_scenario_with(module.as_ref(), &worker_scenario, budget, &mut |step| {
+                        let _ = tx.send(Progress::Step(step.clone()));
+                    });
+                if let Some(e) = trace.setup_error {
+                    let _ = tx.send(Progress::Loaded(Err(e)));
+                }
+            });
+            if let Err(p) = std::panic::catch_unwind(body) {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                let _ = panic_tx.send(Progress::Panicked(
+                    msg.unwrap_or_else(|| "no message".into()),
+                ));
             }
-        };
-        let _ = tx.send(Progress::Loaded(Ok(())));
-        let trace = run_scenario_with(module.as_ref(), &worker_scenario, budget, &mut |step| {
-            let _ = tx.send(Progress::Step(step.clone()));
         });
-        if let Some(e) = trace.setup_error {
-            let _ = tx.send(Progress::Loaded(Err(e)));
-        }
-    });
     if let Err(e) = spawned {
-        return Trace { setup_error: Some(format!("cannot start a thread for the engine: {e}")), steps: vec![] };
+        return Trace {
+            setup_error: Some(format!("cannot start a thread for the engine: {e}")),
+            steps: vec![],
+        };
     }
     match rx.recv_timeout(LOAD_LIMIT) {
         Ok(Progress::Loaded(Ok(()))) => {}
-        Ok(Progress::Loaded(Err(e))) => return Trace { setup_error: Some(e), steps: vec![] },
+        Ok(Progress::Loaded(Err(e))) => {
+            return Trace {
+                setup_error: Some(e),
+                steps: vec![],
+            }
+        }
         Ok(Progress::Step(_)) => unreachable!("steps come after loading"),
+        Ok(Progress::Panicked(m)) => {
+            return Trace {
+                setup_error: Some(format!("load: the engine panicked: {m}")),
+                steps: vec![],
+            }
+        }
         Err(_) => {
-            let why = format!("load: no answer within {LOAD_LIMIT:?} (the engine panicked or hangs)");
-            return Trace { setup_error: Some(why), steps: vec![] };
+            let why =
+                format!("load: no answer within {LOAD_LIMIT:?} (the engine panicked or hangs)");
+            return Trace {
+                setup_error: Some(why),
+                steps: vec![],
+            };
         }
     }
     let mut steps: Vec<StepTrace> = Vec::new();
     while steps.len() < scenario.steps.len() {
         match rx.recv_timeout(budget.watchdog) {
             Ok(Progress::Step(s)) => steps.push(s),
-            Ok(Progress::Loaded(Err(e))) => return Trace { setup_error: Some(e), steps },
+            Ok(Progress::Loaded(Err(e))) => {
+                return Trace {
+                    setup_error: Some(e),
+                    steps,
+                }
+            }
             Ok(Progress::Loaded(Ok(()))) => {}
-            Err(e) => {
-                let message = match e {
-                    mpsc::RecvTimeoutError::Timeout => {
-                        format!("watchdog: the step did not finish within {:?}", budget.watchdog)
-                    }
-                    mpsc::RecvTimeoutError::Disconnected => "the engine panicked during the step".to_string(),
+            other => {
+                let (kind, message) = match other {
+                    Err(mpsc::RecvTimeoutError::Timeout) => (
+                        TrapKind::Timeout,
+                        format!(
+                            "watchdog: the step did not finish within {:?}",
+                            budget.watchdog
+                        ),
+                    ),
+                    Ok(Progress::Panicked(m)) => (
+                        TrapKind::EngineCrash,
+                        format!("the engine adapter panicked: {m}"),
+                    ),
+                    _ => (
+                        TrapKind::EngineCrash,
+                        "the engine adapter stopped without a word".to_string(),
+                    ),
                 };
-                let kind = match e {
-                    mpsc::RecvTimeoutError::Timeout => TrapKind::Timeout,
-                    mpsc::RecvTimeoutError::Disconnected => TrapKind::Other,
-                };
-                let rest = scenario.steps[steps.len()..].iter().map(|s| s.action.render());
+                let rest = scenario.steps[steps.len()..]
+                    .iter()
+                    .map(|s| s.action.render());
                 for (i, rendered) in rest.enumerate() {
-                    let outcome = if i == 0 { Outcome::Trap { kind, message: message.clone() } } else { Outcome::NotRun };
-                    steps.push(StepTrace { step: rendered, outcome, host_calls: vec![], stdout: String::new(), stderr: String::new() });
+                    let outcome = if i == 0 {
+                        Outcome::Trap {
+                            kind,
+                            message: message.clone(),
+                        }
+                    } else {
+                        Outcome::NotRun
+                    };
+                    steps.push(StepTrace {
+                        step: rendered,
+                        outcome,
+                        host_calls: vec![],
+                        stdout: String::new(),
+                        stderr: String::new(),
+                    });
                 }
             }
         }
     }
-    Trace { setup_error: None, steps }
+    Trace {
+        setup_error: None,
+        steps,
+    }
 }
 
 fn resolve(at: &AddrRef, offset: u32, earlier: &[StepTrace]) -> Result<u32, String> {
@@ -130,7 +214,8 @@ fn resolve(at: &AddrRef, offset: u32, earlier: &[StepTrace]) -> Result<u32, Stri
             _ => return Err(format!("step {k} did not return an address")),
         },
     };
-    base.checked_add(offset).ok_or_else(|| format!("address {base}+{offset} overflows"))
+    base.checked_add(offset)
+        .ok_or_else(|| format!("address {base}+{offset} overflows"))
 }
 
 fn run_action(instance: &mut dyn Instance, action: &Action, earlier: &[StepTrace]) -> Outcome {
@@ -139,7 +224,9 @@ fn run_action(instance: &mut dyn Instance, action: &Action, earlier: &[StepTrace
         Action::Call { export, args } => instance.call(export, args),
         Action::ReadMemory { at, offset, len } => match resolve(at, *offset, earlier) {
             Ok(addr) => match instance.read_memory(addr, *len) {
-                Ok(bytes) => Outcome::Memory { bytes: hex::encode(bytes) },
+                Ok(bytes) => Outcome::Memory {
+                    bytes: hex::encode(bytes),
+                },
                 Err(e) => refused(e),
             },
             Err(e) => refused(e),
@@ -208,13 +295,26 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let budget = Budget { watchdog: Duration::from_millis(200), ..Budget::default() };
+        let budget = Budget {
+            watchdog: Duration::from_millis(200),
+            ..Budget::default()
+        };
         let start = std::time::Instant::now();
-        let trace = run_guarded(Arc::new(Hanging), Arc::new(vec![]), Arc::new(scenario), budget);
-        assert!(start.elapsed() < Duration::from_secs(2), "the watchdog did not cut the step short");
+        let trace = run_guarded(
+            Arc::new(Hanging),
+            Arc::new(vec![]),
+            Arc::new(scenario),
+            budget,
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "the watchdog did not cut the step short"
+        );
         let outcomes: Vec<&Outcome> = trace.steps.iter().map(|s| &s.outcome).collect();
         assert_eq!(outcomes[0], &Outcome::Returned { values: vec![] });
-        assert!(matches!(outcomes[1], Outcome::Trap { kind: TrapKind::Timeout, message } if message.contains("watchdog")));
+        assert!(
+            matches!(outcomes[1], Outcome::Trap { kind: TrapKind::Timeout, message } if message.contains("watchdog"))
+        );
         assert_eq!(outcomes[2], &Outcome::NotRun);
     }
 }

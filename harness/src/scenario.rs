@@ -78,9 +78,20 @@ pub enum AddrRef {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Call { export: String, args: Vec<Value> },
-    ReadMemory { at: AddrRef, offset: u32, len: u32 },
-    WriteMemory { at: AddrRef, offset: u32, bytes: Vec<u8> },
+    Call {
+        export: String,
+        args: Vec<Value>,
+    },
+    ReadMemory {
+        at: AddrRef,
+        offset: u32,
+        len: u32,
+    },
+    WriteMemory {
+        at: AddrRef,
+        offset: u32,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Action {
@@ -95,8 +106,14 @@ impl Action {
                 let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
                 format!("call {export}({})", args.join(", "))
             }
-            Action::ReadMemory { at: a, offset, len } => format!("read_memory {} len {len}", at(a, offset)),
-            Action::WriteMemory { at: a, offset, bytes } => {
+            Action::ReadMemory { at: a, offset, len } => {
+                format!("read_memory {} len {len}", at(a, offset))
+            }
+            Action::WriteMemory {
+                at: a,
+                offset,
+                bytes,
+            } => {
                 format!("write_memory {} hex:{}", at(a, offset), hex::encode(bytes))
             }
         }
@@ -186,7 +203,8 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>> {
 
 /// Loads and validates one guest's scenarios. Every error names the file and the scenario.
 pub fn load(path: &Path) -> Result<Vec<Scenario>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse(&text).with_context(|| format!("in {}", path.display()))
 }
 
@@ -203,8 +221,14 @@ pub fn parse(text: &str) -> Result<Vec<Scenario>> {
     };
     let mut out: Vec<Scenario> = Vec::new();
     for (i, value) in raw_list.into_iter().enumerate() {
-        let name = value.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or_else(|| format!("#{}", i + 1));
-        let raw: RawScenario = value.try_into().with_context(|| format!("scenario `{name}`"))?;
+        let name = value
+            .get("name")
+            .and_then(|n| n.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("#{}", i + 1));
+        let raw: RawScenario = value
+            .try_into()
+            .with_context(|| format!("scenario `{name}`"))?;
         let scenario = convert(raw).with_context(|| format!("scenario `{name}`"))?;
         if out.iter().any(|s| s.name == scenario.name) {
             bail!("scenario `{name}` is defined twice");
@@ -215,7 +239,12 @@ pub fn parse(text: &str) -> Result<Vec<Scenario>> {
 }
 
 fn convert(raw: RawScenario) -> Result<Scenario> {
-    if raw.name.is_empty() || !raw.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         bail!("scenario names use letters, digits, `-` and `_` only");
     }
     if raw.step.is_empty() {
@@ -225,7 +254,12 @@ fn convert(raw: RawScenario) -> Result<Scenario> {
     for (i, s) in raw.step.into_iter().enumerate() {
         steps.push(convert_step(s, i).with_context(|| format!("step {i}"))?);
     }
-    let scenario = Scenario { name: raw.name, about: raw.about, abi: raw.abi, steps };
+    let scenario = Scenario {
+        name: raw.name,
+        about: raw.about,
+        abi: raw.abi,
+        steps,
+    };
     // A scenario that only checks "the engines agree" cannot catch what every engine gets wrong.
     if scenario.expectation_count() == 0 {
         bail!("carries no expectation of its own (add result, trap, stdout, host_calls, ...)");
@@ -253,19 +287,34 @@ fn convert_step(raw: RawStep, index: usize) -> Result<Step> {
     let action = match (raw.call, raw.read_memory, raw.write_memory) {
         (Some(export), None, None) => Action::Call {
             export,
-            args: raw.args.iter().map(|a| Value::parse(a).map_err(anyhow::Error::msg)).collect::<Result<_>>()?,
+            args: raw
+                .args
+                .iter()
+                .map(|a| Value::parse(a).map_err(anyhow::Error::msg))
+                .collect::<Result<_>>()?,
         },
-        (None, Some(r), None) => Action::ReadMemory { at: addr(r.at, index)?, offset: r.offset, len: r.len },
-        (None, None, Some(w)) => {
-            Action::WriteMemory { at: addr(w.at, index)?, offset: w.offset, bytes: parse_hex(&w.bytes)? }
-        }
+        (None, Some(r), None) => Action::ReadMemory {
+            at: addr(r.at, index)?,
+            offset: r.offset,
+            len: r.len,
+        },
+        (None, None, Some(w)) => Action::WriteMemory {
+            at: addr(w.at, index)?,
+            offset: w.offset,
+            bytes: parse_hex(&w.bytes)?,
+        },
         _ => bail!("a step is exactly one of `call`, `read_memory`, `write_memory`"),
     };
     if !raw.args.is_empty() && !matches!(action, Action::Call { .. }) {
         bail!("`args` belongs to a `call` step");
     }
     let expect = Expect {
-        result: raw.result.as_deref().map(Value::parse).transpose().map_err(anyhow::Error::msg)?,
+        result: raw
+            .result
+            .as_deref()
+            .map(Value::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
         outcome: raw
             .outcome
             .as_deref()
@@ -273,10 +322,17 @@ fn convert_step(raw: RawStep, index: usize) -> Result<Step> {
                 "returned" => Ok(OutcomeClass::Returned),
                 "trap" => Ok(OutcomeClass::Trap),
                 "exit" => Ok(OutcomeClass::Exit),
-                other => Err(anyhow::anyhow!("outcome `{other}` is not one of returned, trap, exit")),
+                other => Err(anyhow::anyhow!(
+                    "outcome `{other}` is not one of returned, trap, exit"
+                )),
             })
             .transpose()?,
-        trap: raw.trap.as_deref().map(TrapKind::parse).transpose().map_err(anyhow::Error::msg)?,
+        trap: raw
+            .trap
+            .as_deref()
+            .map(TrapKind::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
         exit: raw.exit,
         stdout: raw.stdout,
         stderr: raw.stderr,
@@ -290,18 +346,29 @@ fn convert_step(raw: RawStep, index: usize) -> Result<Step> {
     let mut expect = expect;
     // A call that says nothing about how it ends is expected to return: a trap or an exit nobody
     // asked for is a finding, not a detail.
-    let says_how_it_ends =
-        expect.result.is_some() || expect.outcome.is_some() || expect.trap.is_some() || expect.exit.is_some();
+    let says_how_it_ends = expect.result.is_some()
+        || expect.outcome.is_some()
+        || expect.trap.is_some()
+        || expect.exit.is_some();
     if matches!(action, Action::Call { .. }) && !says_how_it_ends {
         expect.outcome = Some(OutcomeClass::Returned);
     }
     if expect.bytes.is_some() && !matches!(action, Action::ReadMemory { .. }) {
         bail!("`bytes` is an expectation of a `read_memory` step");
     }
-    if raw.undefined.as_deref().is_some_and(|r| r.trim().is_empty()) {
+    if raw
+        .undefined
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
         bail!("`undefined` needs the reason the ABI leaves this step undefined");
     }
-    Ok(Step { action, after_trap: raw.after_trap, undefined: raw.undefined, expect })
+    Ok(Step {
+        action,
+        after_trap: raw.after_trap,
+        undefined: raw.undefined,
+        expect,
+    })
 }
 
 #[cfg(test)]
@@ -339,14 +406,19 @@ mod tests {
         assert_eq!(s[0].expectation_count(), 6);
         assert_eq!(s[0].steps[1].expect.outcome, Some(OutcomeClass::Returned));
         assert_eq!(s[0].steps[4].action.render(), "call Add(i32:1, i32:-1)");
-        assert_eq!(s[0].steps[3].action.render(), "read_memory result:1+1 len 1");
+        assert_eq!(
+            s[0].steps[3].action.render(),
+            "read_memory result:1+1 len 1"
+        );
     }
 
     #[test]
     fn refuses_scenarios_that_assert_nothing_or_misspell_keys() {
-        let none = "[[scenario]]\nname = \"x\"\n[[scenario.step]]\nread_memory = { at = 0, len = 1 }\n";
+        let none =
+            "[[scenario]]\nname = \"x\"\n[[scenario.step]]\nread_memory = { at = 0, len = 1 }\n";
         assert!(format!("{:#}", parse(none).unwrap_err()).contains("no expectation"));
-        let typo = "[[scenario]]\nname = \"x\"\n[[scenario.step]]\ncall = \"F\"\nresutl = \"i32:1\"\n";
+        let typo =
+            "[[scenario]]\nname = \"x\"\n[[scenario.step]]\ncall = \"F\"\nresutl = \"i32:1\"\n";
         assert!(parse(typo).is_err());
         let forward = "[[scenario]]\nname = \"x\"\n[[scenario.step]]\nread_memory = { at = \"result:0\", len = 1 }\nbytes = \"hex:00\"\n";
         assert!(format!("{:#}", parse(forward).unwrap_err()).contains("does not come before"));
@@ -357,17 +429,27 @@ mod tests {
 /// corpus/scenario_file/: any bytes give scenarios or an error (never a panic), and every value an
 /// accepted scenario holds prints back to itself.
 pub fn check_scenario_file(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let Ok(scenarios) = parse(text) else { return };
     for s in &scenarios {
-        assert!(s.expectation_count() > 0, "scenario `{}` was accepted with no expectation", s.name);
+        assert!(
+            s.expectation_count() > 0,
+            "scenario `{}` was accepted with no expectation",
+            s.name
+        );
         for step in &s.steps {
             let values = match &step.action {
                 Action::Call { args, .. } => args.clone(),
                 _ => vec![],
             };
             for v in values.iter().chain(step.expect.result.iter()) {
-                assert_eq!(Value::parse(&v.to_string()).as_ref(), Ok(v), "value {v} does not print back to itself");
+                assert_eq!(
+                    Value::parse(&v.to_string()).as_ref(),
+                    Ok(v),
+                    "value {v} does not print back to itself"
+                );
             }
         }
     }

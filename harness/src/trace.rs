@@ -71,17 +71,25 @@ impl Value {
         // Integers may also be written as hex bits: `u64:0x7ff4000000000001`, `i32:0xffffffff`.
         let int_bits = |width: u32| -> Option<Result<u64, String>> {
             let h = rest.strip_prefix("0x")?;
-            Some(u64::from_str_radix(h, 16).map_err(|e| bad(&e)).and_then(|v| {
-                if width < 64 && v >> width != 0 {
-                    Err(bad(&format!("does not fit in {width} bits")))
-                } else {
-                    Ok(v)
-                }
-            }))
+            Some(
+                u64::from_str_radix(h, 16)
+                    .map_err(|e| bad(&e))
+                    .and_then(|v| {
+                        if width < 64 && v >> width != 0 {
+                            Err(bad(&format!("does not fit in {width} bits")))
+                        } else {
+                            Ok(v)
+                        }
+                    }),
+            )
         };
         Ok(match (ty, bits) {
-            ("i32" | "u32", None) if rest.starts_with("0x") => Value::I32(int_bits(32).unwrap()? as u32 as i32),
-            ("i64" | "u64", None) if rest.starts_with("0x") => Value::I64(int_bits(64).unwrap()? as i64),
+            ("i32" | "u32", None) if rest.starts_with("0x") => {
+                Value::I32(int_bits(32).unwrap()? as u32 as i32)
+            }
+            ("i64" | "u64", None) if rest.starts_with("0x") => {
+                Value::I64(int_bits(64).unwrap()? as i64)
+            }
             ("i32", None) => Value::I32(rest.parse().map_err(|e| bad(&e))?),
             ("u32", None) => Value::I32(rest.parse::<u32>().map_err(|e| bad(&e))? as i32),
             ("i64", None) => Value::I64(rest.parse().map_err(|e| bad(&e))?),
@@ -261,11 +269,23 @@ mod tests {
             assert_eq!(Value::parse(text).unwrap().to_string(), text);
         }
         assert_eq!(Value::parse("u32:4294967295").unwrap(), Value::I32(-1));
-        assert_eq!(Value::parse("u64:18446744073709551615").unwrap(), Value::I64(-1));
-        assert_eq!(Value::parse("f64:1.5").unwrap(), Value::F64(1.5f64.to_bits()));
-        assert_eq!(Value::parse("f32:-inf").unwrap(), Value::F32(f32::NEG_INFINITY.to_bits()));
+        assert_eq!(
+            Value::parse("u64:18446744073709551615").unwrap(),
+            Value::I64(-1)
+        );
+        assert_eq!(
+            Value::parse("f64:1.5").unwrap(),
+            Value::F64(1.5f64.to_bits())
+        );
+        assert_eq!(
+            Value::parse("f32:-inf").unwrap(),
+            Value::F32(f32::NEG_INFINITY.to_bits())
+        );
         assert!(Value::parse("i32:4294967295").is_err());
-        assert_eq!(Value::parse("u64:0x7ff4000000000001").unwrap(), Value::I64(0x7ff4000000000001));
+        assert_eq!(
+            Value::parse("u64:0x7ff4000000000001").unwrap(),
+            Value::I64(0x7ff4000000000001)
+        );
         assert_eq!(Value::parse("i32:0xffffffff").unwrap(), Value::I32(-1));
         assert!(Value::parse("u32:0x1ffffffff").is_err());
         assert!(Value::parse("f32:bits:0x1ffffffff").is_err());
@@ -274,7 +294,10 @@ mod tests {
 
     #[test]
     fn trap_kinds_parse_by_their_snake_case_names() {
-        assert_eq!(TrapKind::parse("memory_out_of_bounds").unwrap(), TrapKind::MemoryOutOfBounds);
+        assert_eq!(
+            TrapKind::parse("memory_out_of_bounds").unwrap(),
+            TrapKind::MemoryOutOfBounds
+        );
         assert_eq!(TrapKind::Timeout.name(), "timeout");
         assert!(TrapKind::parse("segfault").is_err());
     }

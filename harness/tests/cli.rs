@@ -9,7 +9,10 @@ fn harness() -> Command {
 }
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A fresh directory under target/ for one test's guests.
@@ -21,7 +24,11 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -29,13 +36,28 @@ fn a_guest_that_does_not_compile_is_exit_2_with_the_compilers_message() {
     let dir = scratch("broken");
     let guest = dir.join("broken");
     std::fs::create_dir_all(&guest).unwrap();
-    std::fs::write(guest.join("go.mod"), "module example.com/broken\n\ngo 1.24\n").unwrap();
-    std::fs::write(guest.join("main.go"), "package main\n\nfunc main() { notDefined() }\n").unwrap();
-    let out = harness().args(["build-guests", "--guests-dir"]).arg(&dir).output().unwrap();
+    std::fs::write(
+        guest.join("go.mod"),
+        "module example.com/broken\n\ngo 1.24\n",
+    )
+    .unwrap();
+    std::fs::write(
+        guest.join("main.go"),
+        "package main\n\nfunc main() { notDefined() }\n",
+    )
+    .unwrap();
+    let out = harness()
+        .args(["build-guests", "--guests-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("guest `broken`"), "names the guest: {t}");
-    assert!(t.contains("undefined: notDefined"), "carries the compiler's message: {t}");
+    assert!(
+        t.contains("undefined: notDefined"),
+        "carries the compiler's message: {t}"
+    );
 }
 
 #[test]
@@ -46,7 +68,11 @@ fn a_missing_go_toolchain_is_exit_2_and_says_so() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("cannot run the Go toolchain `/nonexistent/go`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot run the Go toolchain `/nonexistent/go`"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -59,10 +85,17 @@ fn a_bad_scenario_file_is_exit_2_naming_file_and_scenario() {
         "[[scenario]]\nname = \"typo\"\n[[scenario.step]]\ncall = \"Incr\"\nresutl = \"i32:1\"\n",
     )
     .unwrap();
-    let out = harness().args(["run", "--guests-dir"]).arg(&dir).output().unwrap();
+    let out = harness()
+        .args(["run", "--guests-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("scenarios.toml") && t.contains("typo") && t.contains("resutl"), "{t}");
+    assert!(
+        t.contains("scenarios.toml") && t.contains("typo") && t.contains("resutl"),
+        "{t}"
+    );
 }
 
 fn copy_guest(name: &str, to: &Path) {
@@ -85,11 +118,22 @@ fn a_failed_expectation_is_exit_1_and_is_reported_per_engine() {
     )
     .unwrap();
     let json = dir.join("report.json");
-    let out = harness().args(["run", "--guests-dir"]).arg(&dir).arg("--json").arg(&json).output().unwrap();
+    let out = harness()
+        .args(["run", "--guests-dir"])
+        .arg(&dir)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    let engines: Vec<&str> = report["cases"][0]["engines"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    let engines: Vec<&str> = report["cases"][0]["engines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
     assert!(engines.len() >= 2, "{engines:?}");
     for engine in &engines {
         assert!(t.contains(&format!("lifecycle/wrong on {engine}: expectation failed at step 1: result: expected i32:7, got return i32:101")), "{t}");
@@ -105,7 +149,14 @@ fn the_json_report_has_the_documented_shape() {
     let dir = scratch("json-shape");
     let json = dir.join("r.json");
     let out = harness()
-        .args(["run", "--guest", "marshal", "--scenario", "int-extremes", "--json"])
+        .args([
+            "run",
+            "--guest",
+            "marshal",
+            "--scenario",
+            "int-extremes",
+            "--json",
+        ])
         .arg(&json)
         .output()
         .unwrap();
@@ -117,14 +168,32 @@ fn the_json_report_has_the_documented_shape() {
         }
     }
     let case = &r["cases"][0];
-    for k in ["guest", "scenario", "go", "verdict", "expectations_checked", "expectations_failed", "engines"] {
+    for k in [
+        "guest",
+        "scenario",
+        "go",
+        "verdict",
+        "expectations_checked",
+        "expectations_failed",
+        "engines",
+    ] {
         assert!(case.get(k).is_some(), "case record lacks {k}: {case}");
     }
     assert!(case["expectations_checked"].as_u64().unwrap() > 0);
-    for k in ["cases", "agree", "diverged", "known_divergence", "poisoned", "expectations_failed"] {
+    for k in [
+        "cases",
+        "agree",
+        "diverged",
+        "known_divergence",
+        "poisoned",
+        "expectations_failed",
+    ] {
         assert!(r["summary"].get(k).is_some(), "summary lacks {k}");
     }
-    assert!(r["go"].as_array().unwrap()[0].as_str().unwrap().starts_with("go1."));
+    assert!(r["go"].as_array().unwrap()[0]
+        .as_str()
+        .unwrap()
+        .starts_with("go1."));
 }
 
 #[test]
@@ -132,8 +201,20 @@ fn a_spinning_guest_ends_as_a_timeout_on_every_engine() {
     let dir = scratch("spin");
     let json = dir.join("r.json");
     let out = harness()
-        .args(["run", "--guest", "goroutines", "--scenario", "spinning-goroutine-starves-export"])
-        .args(["--step-timeout-ms", "1000", "--step-fuel", "300000000", "--json"])
+        .args([
+            "run",
+            "--guest",
+            "goroutines",
+            "--scenario",
+            "spinning-goroutine-starves-export",
+        ])
+        .args([
+            "--step-timeout-ms",
+            "1000",
+            "--step-fuel",
+            "300000000",
+            "--json",
+        ])
         .arg(&json)
         .output()
         .unwrap();
@@ -146,10 +227,16 @@ fn a_spinning_guest_ends_as_a_timeout_on_every_engine() {
 
 #[test]
 fn unknown_engines_and_guests_are_usage_errors() {
-    let out = harness().args(["run", "--engine", "nosuch"]).output().unwrap();
+    let out = harness()
+        .args(["run", "--engine", "nosuch"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("unknown engine `nosuch`; this build has: wasmtime, wasmtime-winch, wasmtime-pulley, wasmi, wazero, wazero-interp, node"), "{}", text(&out));
-    let out = harness().args(["run", "--guest", "nosuch"]).output().unwrap();
+    let out = harness()
+        .args(["run", "--guest", "nosuch"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no guest `nosuch`"), "{}", text(&out));
 }
@@ -168,7 +255,11 @@ fn engines_lists_every_engine_with_version_and_availability() {
         ("wazero-interp", "v1.12.0"),
         ("node", "node 2"),
     ] {
-        assert!(t.lines().any(|l| l.starts_with(engine) && l.contains(version)), "{engine} {version}: {t}");
+        assert!(
+            t.lines()
+                .any(|l| l.starts_with(engine) && l.contains(version)),
+            "{engine} {version}: {t}"
+        );
     }
     assert!(t.lines().all(|l| l.contains("available")), "{t}");
 }
@@ -177,10 +268,15 @@ fn engines_lists_every_engine_with_version_and_availability() {
 fn children_matching(pid: u32, needle: &str) -> Vec<u32> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
         // The parent pid is the 4th field, after the parenthesised command name.
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)).and_then(|p| p.parse().ok());
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse().ok());
         let cmdline = std::fs::read(format!("/proc/{child}/cmdline")).unwrap_or_default();
         if ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
             found.push(child);
@@ -195,8 +291,16 @@ fn killing_a_host_process_mid_run_is_that_engines_crash_and_the_run_completes() 
     let json = dir.join("r.json");
     // The spinning scenario keeps Node busy until the deadline (20 s here), long enough to kill
     // its host from outside, as an OOM killer or a segfault would.
-    let mut child = harness()
-        .args(["run", "--engine", "node", "--guest", "goroutines", "--scenario", "spinning-goroutine-starves-export"])
+    let child = harness()
+        .args([
+            "run",
+            "--engine",
+            "node",
+            "--guest",
+            "goroutines",
+            "--scenario",
+            "spinning-goroutine-starves-export",
+        ])
         .args(["--step-timeout-ms", "20000", "--json"])
         .arg(&json)
         .stdout(std::process::Stdio::piped())
@@ -218,11 +322,17 @@ fn killing_a_host_process_mid_run_is_that_engines_crash_and_the_run_completes() 
     }
     assert!(killed, "no node host process appeared");
     let out = child.wait_with_output().unwrap();
-    assert!(start.elapsed() < std::time::Duration::from_secs(19), "the run waited for the deadline instead of noticing the crash");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(19),
+        "the run waited for the deadline instead of noticing the crash"
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let failures = r["cases"][0]["failures"].to_string();
     // Killed inside the call it is an `engine_crash` trap; killed earlier (a slow machine still
     // instantiating), a setup failure. Either way it is that engine's, and it says the host died.
-    assert!(failures.contains("node: the host process died"), "{failures}");
+    assert!(
+        failures.contains("node: the host process died"),
+        "{failures}"
+    );
 }

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpus").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../corpus")
+        .join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();
@@ -19,7 +21,10 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
 
 #[test]
 fn scenario_file_corpus_replays() {
-    let n = replay("scenario_file", reactor_harness::scenario::check_scenario_file);
+    let n = replay(
+        "scenario_file",
+        reactor_harness::scenario::check_scenario_file,
+    );
     assert!(n >= 3, "the corpus has {n} inputs; its seeds are missing");
 }
 
@@ -31,7 +36,11 @@ fn every_guest_scenario_file_satisfies_the_fuzz_property() {
         let file = entry.unwrap().path().join("scenarios.toml");
         if file.is_file() {
             let text = std::fs::read(&file).unwrap();
-            assert!(reactor_harness::scenario::parse(std::str::from_utf8(&text).unwrap()).is_ok(), "{}", file.display());
+            assert!(
+                reactor_harness::scenario::parse(std::str::from_utf8(&text).unwrap()).is_ok(),
+                "{}",
+                file.display()
+            );
             reactor_harness::scenario::check_scenario_file(&text);
         }
     }

@@ -3,6 +3,8 @@
 
 pub mod node;
 pub mod process;
+#[cfg(feature = "wasmer")]
+pub mod wasmer;
 pub mod wasmi;
 pub mod wasmtime;
 pub mod wazero;

@@ -53,9 +53,22 @@ struct Shared {
 }
 
 impl ProcessEngine {
-    pub fn new(name: &'static str, implementation: &'static str, launcher: Box<dyn Launcher>) -> Self {
-        let shared = Shared { name, launcher, pool: Mutex::new(Vec::new()), probe: OnceLock::new() };
-        ProcessEngine { name, implementation, shared: Arc::new(shared) }
+    pub fn new(
+        name: &'static str,
+        implementation: &'static str,
+        launcher: Box<dyn Launcher>,
+    ) -> Self {
+        let shared = Shared {
+            name,
+            launcher,
+            pool: Mutex::new(Vec::new()),
+            probe: OnceLock::new(),
+        };
+        ProcessEngine {
+            name,
+            implementation,
+            shared: Arc::new(shared),
+        }
     }
 }
 
@@ -96,7 +109,11 @@ impl Engine for ProcessEngine {
         }
     }
     fn availability(&self) -> Result<(), String> {
-        self.shared.probe().as_ref().map(|_| ()).map_err(Clone::clone)
+        self.shared
+            .probe()
+            .as_ref()
+            .map(|_| ())
+            .map_err(Clone::clone)
     }
     fn load(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
         if let Err(e) = self.shared.probe() {
@@ -104,11 +121,18 @@ impl Engine for ProcessEngine {
         }
         // Hosts load modules from files; the digest names both the file and the module.
         let key = hex::encode(&Sha256::digest(wasm)[..16]);
-        let path = crate::paths::cache_dir().join("modules").join(format!("{key}.wasm"));
+        let path = crate::paths::cache_dir()
+            .join("modules")
+            .join(format!("{key}.wasm"));
         if !path.is_file() {
-            crate::paths::write_atomically(&path, wasm).with_context(|| format!("writing {}", path.display()))?;
+            crate::paths::write_atomically(&path, wasm)
+                .with_context(|| format!("writing {}", path.display()))?;
         }
-        let module = ProcessModule { shared: self.shared.clone(), key, path };
+        let module = ProcessModule {
+            shared: self.shared.clone(),
+            key,
+            path,
+        };
         // Compile now, in one host, so that compile time is counted as compile time; other hosts
         // of the pool load the module when they first instantiate it.
         let mut process = self.shared.take_process()?;
@@ -122,7 +146,10 @@ impl ProcessModule {
     fn ensure_loaded(&self, process: &mut HostProcess, deadline: Instant) -> Result<()> {
         if !process.loaded.contains(&self.key) {
             process
-                .request(&json!({"op":"load","module":self.key,"path":self.path}), deadline)
+                .request(
+                    &json!({"op":"load","module":self.key,"path":self.path}),
+                    deadline,
+                )
                 .with_context(|| format!("{}: load", self.shared.name))?;
             process.loaded.insert(self.key.clone());
         }
@@ -150,7 +177,9 @@ impl LoadedModule for ProcessModule {
             "seed": PinnedRandom::SEED.to_string(),
             "wall_epoch_ns": (pinned::WALL_CLOCK_EPOCH.as_nanos() as u64).to_string(),
         });
-        process.request(&request, deadline).with_context(|| format!("{}: instantiate", self.shared.name))?;
+        process
+            .request(&request, deadline)
+            .with_context(|| format!("{}: instantiate", self.shared.name))?;
         Ok(Box::new(ProcessInstance {
             process: Some(process),
             shared: self.shared.clone(),
@@ -214,21 +243,37 @@ impl HostProcess {
                 t.push_back(line);
             }
         });
-        let mut process =
-            HostProcess { engine, child, stdin, lines, stderr: tail, version: String::new(), loaded: HashSet::new() };
-        let ready = process.read(Instant::now() + START_LIMIT).map_err(|l| anyhow!("{engine}: {}", l.message))?;
+        let mut process = HostProcess {
+            engine,
+            child,
+            stdin,
+            lines,
+            stderr: tail,
+            version: String::new(),
+            loaded: HashSet::new(),
+        };
+        let ready = process
+            .read(Instant::now() + START_LIMIT)
+            .map_err(|l| anyhow!("{engine}: {}", l.message))?;
         if ready.get("ready") != Some(&Json::Bool(true)) {
             process.kill();
             bail!("{engine}: the host's first line is not a ready line: {ready}");
         }
-        process.version = ready.get("version").and_then(Json::as_str).unwrap_or("?").to_string();
+        process.version = ready
+            .get("version")
+            .and_then(Json::as_str)
+            .unwrap_or("?")
+            .to_string();
         Ok(process)
     }
 
     fn send(&mut self, message: &Json) -> Result<(), Lost> {
         let mut line = message.to_string();
         line.push('\n');
-        self.stdin.write_all(line.as_bytes()).and_then(|_| self.stdin.flush()).map_err(|e| self.lost(TrapKind::EngineCrash, format!("writing to the host: {e}")))
+        self.stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| self.lost(TrapKind::EngineCrash, format!("writing to the host: {e}")))
     }
 
     /// Reads one line as JSON, by the deadline.
@@ -237,11 +282,15 @@ impl HostProcess {
         match self.lines.recv_timeout(wait) {
             Ok(line) => serde_json::from_str(&line).map_err(|_| {
                 let shown: String = line.chars().take(200).collect();
-                self.lost(TrapKind::EngineCrash, format!("the host printed garbage: {shown:?}"))
+                self.lost(
+                    TrapKind::EngineCrash,
+                    format!("the host printed garbage: {shown:?}"),
+                )
             }),
-            Err(RecvTimeoutError::Timeout) => {
-                Err(self.lost(TrapKind::Timeout, "the host did not answer by the deadline; killed".into()))
-            }
+            Err(RecvTimeoutError::Timeout) => Err(self.lost(
+                TrapKind::Timeout,
+                "the host did not answer by the deadline; killed".into(),
+            )),
             Err(RecvTimeoutError::Disconnected) => {
                 // Give the stderr reader a moment to collect the last words.
                 std::thread::sleep(Duration::from_millis(50));
@@ -249,7 +298,10 @@ impl HostProcess {
                     Ok(Some(s)) => s.to_string(),
                     _ => "its stdout closed; killed".to_string(),
                 };
-                Err(self.lost(TrapKind::EngineCrash, format!("the host process died ({status})")))
+                Err(self.lost(
+                    TrapKind::EngineCrash,
+                    format!("the host process died ({status})"),
+                ))
             }
         }
     }
@@ -271,7 +323,11 @@ impl HostProcess {
         let message = if tail.is_empty() {
             format!("{}: {message}", self.engine)
         } else {
-            format!("{}: {message}; its stderr ends:\n{}", self.engine, tail.join("\n"))
+            format!(
+                "{}: {message}; its stderr ends:\n{}",
+                self.engine,
+                tail.join("\n")
+            )
         };
         Lost { kind, message }
     }
@@ -326,21 +382,41 @@ struct Failure {
 
 fn parse_values(v: Option<&Json>) -> Result<Vec<Value>, String> {
     let list = v.and_then(Json::as_array).ok_or("missing `values`")?;
-    list.iter().map(|x| x.as_str().ok_or("a value is not a string").and_then(|s| Value::parse(s).map_err(|_| "bad value"))).map(|r| r.map_err(String::from)).collect()
+    list.iter()
+        .map(|x| {
+            x.as_str()
+                .ok_or("a value is not a string")
+                .and_then(|s| Value::parse(s).map_err(|_| "bad value"))
+        })
+        .map(|r| r.map_err(String::from))
+        .collect()
 }
 
 fn outcome_of(reply: &Json) -> Result<Outcome, String> {
-    let text = |k: &str| reply.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+    let text = |k: &str| {
+        reply
+            .get(k)
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     match reply.get("outcome").and_then(Json::as_str) {
-        Some("returned") => Ok(Outcome::Returned { values: parse_values(reply.get("values"))? }),
+        Some("returned") => Ok(Outcome::Returned {
+            values: parse_values(reply.get("values"))?,
+        }),
         Some("trap") => Ok(Outcome::Trap {
             kind: TrapKind::parse(&text("kind")).map_err(|e| format!("{e} in {reply}"))?,
             message: text("message"),
         }),
         Some("exit") => Ok(Outcome::Exit {
-            code: reply.get("code").and_then(Json::as_i64).ok_or_else(|| format!("exit without a code: {reply}"))? as i32,
+            code: reply
+                .get("code")
+                .and_then(Json::as_i64)
+                .ok_or_else(|| format!("exit without a code: {reply}"))? as i32,
         }),
-        Some("refused") => Ok(Outcome::Refused { message: text("message") }),
+        Some("refused") => Ok(Outcome::Refused {
+            message: text("message"),
+        }),
         _ => Err(format!("not an outcome: {reply}")),
     }
 }
@@ -350,7 +426,10 @@ impl ProcessInstance {
     /// nested calls alike.
     fn call_by(&mut self, export: &str, args: &[Value], deadline: Instant) -> Outcome {
         if let Some(l) = &self.lost {
-            return Outcome::Trap { kind: l.kind, message: l.message.clone() };
+            return Outcome::Trap {
+                kind: l.kind,
+                message: l.message.clone(),
+            };
         }
         let args: Vec<String> = args.iter().map(Value::to_string).collect();
         let timeout_ms = self.budget.wall.as_millis() as u64;
@@ -358,7 +437,10 @@ impl ProcessInstance {
         match self.exchange(&request, deadline) {
             Ok(reply) => match outcome_of(&reply) {
                 Ok(o) => o,
-                Err(e) => self.lose(TrapKind::EngineCrash, format!("the host answered a call with {e}")),
+                Err(e) => self.lose(
+                    TrapKind::EngineCrash,
+                    format!("the host answered a call with {e}"),
+                ),
             },
             Err(l) => self.forget(l),
         }
@@ -385,7 +467,14 @@ impl ProcessInstance {
                     return Err(process.lost(TrapKind::EngineCrash, m));
                 }
             };
-            let answer = match hostabi::dispatch(&mut Rpc { instance: self, deadline }, import, &args) {
+            let answer = match hostabi::dispatch(
+                &mut Rpc {
+                    instance: self,
+                    deadline,
+                },
+                import,
+                &args,
+            ) {
                 Ok(values) => {
                     let values: Vec<String> = values.iter().map(Value::to_string).collect();
                     json!({"op":"return","values":values})
@@ -395,7 +484,10 @@ impl ProcessInstance {
             if let Some(l) = &self.lost {
                 return Err(l.clone());
             }
-            self.process.as_mut().expect("live while not lost").send(&answer)?;
+            self.process
+                .as_mut()
+                .expect("live while not lost")
+                .send(&answer)?;
         }
     }
 
@@ -412,7 +504,10 @@ impl ProcessInstance {
     fn forget(&mut self, lost: Lost) -> Outcome {
         self.process = None;
         self.lost = Some(lost.clone());
-        Outcome::Trap { kind: lost.kind, message: lost.message }
+        Outcome::Trap {
+            kind: lost.kind,
+            message: lost.message,
+        }
     }
 
     fn simple(&mut self, request: Json) -> Result<Json, String> {
@@ -435,7 +530,10 @@ impl ProcessInstance {
 }
 
 fn hex_field(reply: &Json, key: &str) -> Result<Vec<u8>, String> {
-    let text = reply.get(key).and_then(Json::as_str).ok_or_else(|| format!("reply lacks `{key}`"))?;
+    let text = reply
+        .get(key)
+        .and_then(Json::as_str)
+        .ok_or_else(|| format!("reply lacks `{key}`"))?;
     hex::decode(text).map_err(|e| format!("`{key}` is not hex: {e}"))
 }
 
@@ -445,21 +543,28 @@ impl Instance for ProcessInstance {
         self.call_by(export, args, deadline)
     }
     fn memory(&mut self) -> Result<&mut [u8], String> {
-        Err("an out-of-process engine's memory is reached through read_memory and write_memory".into())
+        Err(
+            "an out-of-process engine's memory is reached through read_memory and write_memory"
+                .into(),
+        )
     }
     fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, String> {
         let reply = self.simple(json!({"op":"read_memory","addr":addr,"len":len}))?;
         hex_field(&reply, "bytes")
     }
     fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
-        self.simple(json!({"op":"write_memory","addr":addr,"bytes":hex::encode(bytes)})).map(|_| ())
+        self.simple(json!({"op":"write_memory","addr":addr,"bytes":hex::encode(bytes)}))
+            .map(|_| ())
     }
     fn take_host_calls(&mut self) -> Vec<HostCall> {
         std::mem::take(&mut self.calls)
     }
     fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
         match self.simple(json!({"op":"output"})) {
-            Ok(reply) => (hex_field(&reply, "stdout").unwrap_or_default(), hex_field(&reply, "stderr").unwrap_or_default()),
+            Ok(reply) => (
+                hex_field(&reply, "stdout").unwrap_or_default(),
+                hex_field(&reply, "stderr").unwrap_or_default(),
+            ),
             // Output lost with the process: the outcome already says why.
             Err(_) => (vec![], vec![]),
         }
@@ -475,29 +580,53 @@ struct Rpc<'a> {
 impl HostContext for Rpc<'_> {
     type Error = Failure;
     fn host_error(&mut self, message: String) -> Failure {
-        Failure { kind: "host_error".into(), code: None, message }
+        Failure {
+            kind: "host_error".into(),
+            code: None,
+            message,
+        }
     }
     fn memory(&mut self) -> Result<&mut [u8], Failure> {
         Err(self.host_error("out-of-process memory is reached by RPC".into()))
     }
     fn read_memory(&mut self, addr: u32, len: u32) -> Result<Vec<u8>, Failure> {
-        self.instance.read_memory(addr, len).map_err(|m| self.host_error(m))
+        self.instance
+            .read_memory(addr, len)
+            .map_err(|m| self.host_error(m))
     }
     fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), Failure> {
-        self.instance.write_memory(addr, bytes).map_err(|m| self.host_error(m))
+        self.instance
+            .write_memory(addr, bytes)
+            .map_err(|m| self.host_error(m))
     }
     fn export_signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
-        let reply = self.instance.simple(json!({"op":"signature","export":name})).ok()?;
+        let reply = self
+            .instance
+            .simple(json!({"op":"signature","export":name}))
+            .ok()?;
         let types = |k: &str| -> Option<Vec<ValType>> {
-            reply.get(k)?.as_array()?.iter().map(|t| serde_json::from_value(t.clone()).ok()).collect()
+            reply
+                .get(k)?
+                .as_array()?
+                .iter()
+                .map(|t| serde_json::from_value(t.clone()).ok())
+                .collect()
         };
         Some((types("params")?, types("results")?))
     }
     fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, Failure> {
         match self.instance.call_by(name, args, self.deadline) {
             Outcome::Returned { values } => Ok(values),
-            Outcome::Trap { kind, message } => Err(Failure { kind: kind.name(), code: None, message }),
-            Outcome::Exit { code } => Err(Failure { kind: "exit".into(), code: Some(code), message: String::new() }),
+            Outcome::Trap { kind, message } => Err(Failure {
+                kind: kind.name(),
+                code: None,
+                message,
+            }),
+            Outcome::Exit { code } => Err(Failure {
+                kind: "exit".into(),
+                code: Some(code),
+                message: String::new(),
+            }),
             Outcome::Refused { message } => Err(self.host_error(message)),
             other => Err(self.host_error(format!("unexpected nested outcome {other:?}"))),
         }
@@ -527,7 +656,10 @@ mod tests {
         let engine = ProcessEngine::new("fake", "a shell script", Box::new(Script(script)));
         assert_eq!(engine.version(), "0.1");
         let module = engine.load(b"\0asm\x01\0\0\0").unwrap();
-        let budget = Budget { wall: Duration::from_millis(200), ..Budget::default() };
+        let budget = Budget {
+            wall: Duration::from_millis(200),
+            ..Budget::default()
+        };
         let mut instance = module.instantiate(budget).unwrap();
         let outcome = instance.call("F", &[]);
         let shared = engine.shared.clone();
@@ -537,35 +669,68 @@ mod tests {
 
     #[test]
     fn a_host_that_dies_mid_call_is_an_engine_crash_and_is_not_reused() {
-        let (outcome, shared) = run_one(Box::leak(format!("{PRELUDE} echo 'about to die' >&2; exit 3").into_boxed_str()));
+        let (outcome, shared) = run_one(Box::leak(
+            format!("{PRELUDE} echo 'about to die' >&2; exit 3").into_boxed_str(),
+        ));
         match outcome {
-            Outcome::Trap { kind: TrapKind::EngineCrash, message } => {
-                assert!(message.contains("died") && message.contains("about to die"), "{message}")
+            Outcome::Trap {
+                kind: TrapKind::EngineCrash,
+                message,
+            } => {
+                assert!(
+                    message.contains("died") && message.contains("about to die"),
+                    "{message}"
+                )
             }
             other => panic!("{other:?}"),
         }
-        assert!(shared.pool.lock().unwrap().is_empty(), "a dead host went back to the pool");
+        assert!(
+            shared.pool.lock().unwrap().is_empty(),
+            "a dead host went back to the pool"
+        );
     }
 
     #[test]
     fn a_host_that_prints_garbage_is_an_engine_crash() {
-        let (outcome, _) = run_one(Box::leak(format!("{PRELUDE} echo 'segfault!'; sleep 5").into_boxed_str()));
-        assert!(matches!(outcome, Outcome::Trap { kind: TrapKind::EngineCrash, ref message } if message.contains("garbage")), "{outcome:?}");
+        let (outcome, _) = run_one(Box::leak(
+            format!("{PRELUDE} echo 'segfault!'; sleep 5").into_boxed_str(),
+        ));
+        assert!(
+            matches!(outcome, Outcome::Trap { kind: TrapKind::EngineCrash, ref message } if message.contains("garbage")),
+            "{outcome:?}"
+        );
     }
 
     #[test]
     fn a_host_that_hangs_is_killed_at_the_deadline_as_a_timeout() {
         let start = Instant::now();
         let (outcome, _) = run_one(Box::leak(format!("{PRELUDE} sleep 60").into_boxed_str()));
-        assert!(matches!(outcome, Outcome::Trap { kind: TrapKind::Timeout, .. }), "{outcome:?}");
-        assert!(start.elapsed() < Duration::from_secs(30), "the deadline was not kept");
+        assert!(
+            matches!(
+                outcome,
+                Outcome::Trap {
+                    kind: TrapKind::Timeout,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the deadline was not kept"
+        );
     }
 
     #[test]
     fn a_healthy_host_goes_back_to_the_pool() {
         let (outcome, shared) =
             run_one(Box::leak(format!(r#"{PRELUDE} echo '{{"outcome":"returned","values":["i32:7"]}}'; read l; echo '{{"stdout":"","stderr":""}}'; sleep 5"#).into_boxed_str()));
-        assert_eq!(outcome, Outcome::Returned { values: vec![Value::I32(7)] });
+        assert_eq!(
+            outcome,
+            Outcome::Returned {
+                values: vec![Value::I32(7)]
+            }
+        );
         assert_eq!(shared.pool.lock().unwrap().len(), 1);
     }
 

@@ -1,7 +1,9 @@
 //! wasmi (2.x), a register-machine interpreter, with wasmi_wasi (wasi-common) preview1. Time is
 //! bounded by fuel: wasmi has no epoch, so a spinning guest ends when its fuel runs out.
 
-use crate::engine::{NO_MEMORY, Capture, CaptureWriter, Engine, Instance, LoadedModule, ModuleMemo};
+use crate::engine::{
+    Capture, CaptureWriter, Engine, Instance, LoadedModule, ModuleMemo, NO_MEMORY,
+};
 use crate::hostabi::{self, HostContext};
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
@@ -9,8 +11,8 @@ use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use wasi_common::pipe::WritePipe;
-use wasmi::{TrapCode, F32, F64};
 use wasmi::{Caller, Config, Extern, FuncType, Linker, Module, Store, Val};
+use wasmi::{TrapCode, F32, F64};
 use wasmi_wasi::wasi_common;
 use wasmi_wasi::WasiCtx;
 
@@ -25,7 +27,10 @@ impl Wasmi {
     pub fn new() -> Self {
         let mut config = Config::default();
         config.consume_fuel(true);
-        Wasmi { engine: wasmi::Engine::new(&config), memo: ModuleMemo::new() }
+        Wasmi {
+            engine: wasmi::Engine::new(&config),
+            memo: ModuleMemo::new(),
+        }
     }
 }
 
@@ -59,8 +64,14 @@ impl Engine for Wasmi {
     fn load(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let compiled = self.memo.get_or_try_insert(&digest, || {
-            let module = Module::new(&self.engine, wasm).map_err(|e| anyhow::anyhow!("{e}")).context("wasmi: compiling")?;
-            Ok(Compiled { engine: self.engine.clone(), module, linker: linker(&self.engine)? })
+            let module = Module::new(&self.engine, wasm)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("wasmi: compiling")?;
+            Ok(Compiled {
+                engine: self.engine.clone(),
+                module,
+                linker: linker(&self.engine)?,
+            })
         })?;
         Ok(Arc::new(Loaded(compiled)))
     }
@@ -120,28 +131,40 @@ fn fault(message: String) -> wasmi::Error {
 
 fn linker(engine: &wasmi::Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
-    wasmi_wasi::add_to_linker(&mut linker, |s| &mut s.wasi).map_err(|e| anyhow::anyhow!("wasmi: linking WASI: {e}"))?;
+    wasmi_wasi::add_to_linker(&mut linker, |s| &mut s.wasi)
+        .map_err(|e| anyhow::anyhow!("wasmi: linking WASI: {e}"))?;
     for import in hostabi::IMPORTS {
         let ty = FuncType::new(
             import.params.iter().map(|t| val_type(*t)),
             import.results.iter().map(|t| val_type(*t)),
         );
         linker
-            .func_new(hostabi::MODULE, import.name, ty, move |mut caller, params, results| {
-                let args: Vec<Value> = params.iter().filter_map(from_val).collect();
-                let out = hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
-                for (slot, v) in results.iter_mut().zip(out) {
-                    *slot = to_val(v);
-                }
-                Ok(())
-            })
-            .map_err(|e| anyhow::anyhow!("wasmi: linking {}.{}: {e}", hostabi::MODULE, import.name))?;
+            .func_new(
+                hostabi::MODULE,
+                import.name,
+                ty,
+                move |mut caller, params, results| {
+                    let args: Vec<Value> = params.iter().filter_map(from_val).collect();
+                    let out = hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
+                    for (slot, v) in results.iter_mut().zip(out) {
+                        *slot = to_val(v);
+                    }
+                    Ok(())
+                },
+            )
+            .map_err(|e| {
+                anyhow::anyhow!("wasmi: linking {}.{}: {e}", hostabi::MODULE, import.name)
+            })?;
     }
     Ok(linker)
 }
 
 /// Calls `func` with trace values, from the host or from inside a host import.
-fn invoke(mut store: impl wasmi::AsContextMut, func: wasmi::Func, args: &[Value]) -> Result<Vec<Value>, wasmi::Error> {
+fn invoke(
+    mut store: impl wasmi::AsContextMut,
+    func: wasmi::Func,
+    args: &[Value],
+) -> Result<Vec<Value>, wasmi::Error> {
     let params: Vec<Val> = args.iter().map(|v| to_val(*v)).collect();
     let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
     func.call(&mut store, &params, &mut results)?;
@@ -165,8 +188,16 @@ impl HostContext for Ctx<'_, '_> {
     fn export_signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
         let func = self.0.get_export(name)?.into_func()?;
         let ty = func.ty(&*self.0);
-        let params = ty.params().iter().map(from_wasm_type).collect::<Option<_>>()?;
-        let results = ty.results().iter().map(from_wasm_type).collect::<Option<_>>()?;
+        let params = ty
+            .params()
+            .iter()
+            .map(from_wasm_type)
+            .collect::<Option<_>>()?;
+        let results = ty
+            .results()
+            .iter()
+            .map(from_wasm_type)
+            .collect::<Option<_>>()?;
         Some((params, results))
     }
     fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, wasmi::Error> {
@@ -206,13 +237,27 @@ impl LoadedModule for Loaded {
         }
         wasi.set_stdout(Box::new(WritePipe::new(CaptureWriter(stdout.shared()))));
         wasi.set_stderr(Box::new(WritePipe::new(CaptureWriter(stderr.shared()))));
-        let mut store = Store::new(&c.engine, HostState { wasi, calls: Vec::new() });
-        store.set_fuel(budget.fuel).map_err(|e| anyhow::anyhow!("wasmi: setting fuel: {e}"))?;
+        let mut store = Store::new(
+            &c.engine,
+            HostState {
+                wasi,
+                calls: Vec::new(),
+            },
+        );
+        store
+            .set_fuel(budget.fuel)
+            .map_err(|e| anyhow::anyhow!("wasmi: setting fuel: {e}"))?;
         let instance = c
             .linker
             .instantiate_and_start(&mut store, &c.module)
             .map_err(|e| anyhow::anyhow!("wasmi: instantiating: {e}"))?;
-        Ok(Box::new(Live { store, instance, budget, stdout, stderr }))
+        Ok(Box::new(Live {
+            store,
+            instance,
+            budget,
+            stdout,
+            stderr,
+        }))
     }
 }
 
@@ -227,10 +272,14 @@ struct Live {
 impl Instance for Live {
     fn call(&mut self, export: &str, args: &[Value]) -> Outcome {
         let Some(func) = self.instance.get_func(&self.store, export) else {
-            return Outcome::Refused { message: format!("no exported function `{export}`") };
+            return Outcome::Refused {
+                message: format!("no exported function `{export}`"),
+            };
         };
         if let Err(e) = self.store.set_fuel(self.budget.fuel) {
-            return Outcome::Refused { message: format!("setting fuel: {e}") };
+            return Outcome::Refused {
+                message: format!("setting fuel: {e}"),
+            };
         }
         match invoke(&mut self.store, func, args) {
             Ok(values) => Outcome::Returned { values },
@@ -238,7 +287,10 @@ impl Instance for Live {
         }
     }
     fn memory(&mut self) -> Result<&mut [u8], String> {
-        let mem = self.instance.get_memory(&mut self.store, "memory").ok_or(NO_MEMORY)?;
+        let mem = self
+            .instance
+            .get_memory(&mut self.store, "memory")
+            .ok_or(NO_MEMORY)?;
         Ok(mem.data_mut(&mut self.store))
     }
     fn take_host_calls(&mut self) -> Vec<HostCall> {

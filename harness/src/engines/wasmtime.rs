@@ -1,7 +1,7 @@
 //! wasmtime (48.x) with wasmtime-wasi's preview1. Time is bounded by epoch interruption; compiled
 //! modules are memoised in-process and cached on disk across runs.
 
-use crate::engine::{NO_MEMORY, Engine, Instance, LoadedModule, ModuleMemo};
+use crate::engine::{Engine, Instance, LoadedModule, ModuleMemo, NO_MEMORY};
 use crate::hostabi::{self, HostContext};
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
@@ -35,7 +35,11 @@ pub struct Wasmtime {
 
 impl Wasmtime {
     pub fn new(strategy: Strategy) -> Self {
-        Wasmtime { strategy, engine: OnceLock::new(), memo: ModuleMemo::new() }
+        Wasmtime {
+            strategy,
+            engine: OnceLock::new(),
+            memo: ModuleMemo::new(),
+        }
     }
 
     fn engine(&self) -> Result<&wasmtime::Engine> {
@@ -80,9 +84,11 @@ impl Wasmtime {
     /// Compiles, or loads from the on-disk cache of earlier runs, keyed by the module's digest,
     /// this wasmtime's version and the strategy.
     fn compile(&self, engine: &wasmtime::Engine, wasm: &[u8], digest: &[u8; 32]) -> Result<Module> {
-        let path = crate::paths::cache_dir()
-            .join("compiled")
-            .join(format!("{}-{VERSION}-{}.cwasm", self.name(), hex::encode(&digest[..12])));
+        let path = crate::paths::cache_dir().join("compiled").join(format!(
+            "{}-{VERSION}-{}.cwasm",
+            self.name(),
+            hex::encode(&digest[..12])
+        ));
         let use_cache = !crate::bench::compile_cache_disabled();
         if use_cache && path.exists() {
             // SAFETY: the file was written by `Module::serialize` of this same wasmtime version and
@@ -143,9 +149,15 @@ impl Engine for Wasmtime {
         let engine = self.engine()?;
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let compiled = self.memo.get_or_try_insert(&digest, || {
-            let module = self.compile(engine, wasm, &digest).with_context(|| format!("{}: compiling", self.name()))?;
+            let module = self
+                .compile(engine, wasm, &digest)
+                .with_context(|| format!("{}: compiling", self.name()))?;
             let linker = linker(engine)?;
-            Ok(Compiled { engine: engine.clone(), module, linker })
+            Ok(Compiled {
+                engine: engine.clone(),
+                module,
+                linker,
+            })
         })?;
         Ok(Arc::new(Loaded(compiled)))
     }
@@ -201,7 +213,8 @@ impl std::error::Error for HostFault {}
 
 fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi).map_err(anyhow::Error::from)?;
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi)
+        .map_err(anyhow::Error::from)?;
     for import in hostabi::IMPORTS {
         let ty = FuncType::new(
             engine,
@@ -209,21 +222,30 @@ fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
             import.results.iter().map(|t| val_type(*t)),
         );
         linker
-            .func_new(hostabi::MODULE, import.name, ty, move |mut caller, params, results| {
-                let args: Vec<Value> = params.iter().filter_map(from_val).collect();
-                let out = hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
-                for (slot, v) in results.iter_mut().zip(out) {
-                    *slot = to_val(v);
-                }
-                Ok(())
-            })
+            .func_new(
+                hostabi::MODULE,
+                import.name,
+                ty,
+                move |mut caller, params, results| {
+                    let args: Vec<Value> = params.iter().filter_map(from_val).collect();
+                    let out = hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
+                    for (slot, v) in results.iter_mut().zip(out) {
+                        *slot = to_val(v);
+                    }
+                    Ok(())
+                },
+            )
             .map_err(anyhow::Error::from)?;
     }
     Ok(linker)
 }
 
 /// Calls `func` with trace values, from the host or from inside a host import.
-fn invoke(mut store: impl wasmtime::AsContextMut, func: wasmtime::Func, args: &[Value]) -> wasmtime::Result<Vec<Value>> {
+fn invoke(
+    mut store: impl wasmtime::AsContextMut,
+    func: wasmtime::Func,
+    args: &[Value],
+) -> wasmtime::Result<Vec<Value>> {
     let params: Vec<Val> = args.iter().map(|v| to_val(*v)).collect();
     let mut results = vec![Val::I32(0); func.ty(&store).results().len()];
     func.call(&mut store, &params, &mut results)?;
@@ -247,8 +269,14 @@ impl HostContext for Ctx<'_, '_> {
     fn export_signature(&mut self, name: &str) -> Option<(Vec<ValType>, Vec<ValType>)> {
         let func = self.0.get_export(name)?.into_func()?;
         let ty = func.ty(&*self.0);
-        let params = ty.params().map(|t| from_wasm_type(&t)).collect::<Option<_>>()?;
-        let results = ty.results().map(|t| from_wasm_type(&t)).collect::<Option<_>>()?;
+        let params = ty
+            .params()
+            .map(|t| from_wasm_type(&t))
+            .collect::<Option<_>>()?;
+        let results = ty
+            .results()
+            .map(|t| from_wasm_type(&t))
+            .collect::<Option<_>>()?;
         Some((params, results))
     }
     fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Vec<Value>, wasmtime::Error> {
@@ -256,7 +284,9 @@ impl HostContext for Ctx<'_, '_> {
             .0
             .get_export(name)
             .and_then(Extern::into_func)
-            .ok_or_else(|| wasmtime::Error::new(HostFault(format!("the guest has no export `{name}`"))))?;
+            .ok_or_else(|| {
+                wasmtime::Error::new(HostFault(format!("the guest has no export `{name}`")))
+            })?;
         invoke(&mut *self.0, func, args)
     }
     fn host_calls(&mut self) -> &mut Vec<HostCall> {
@@ -283,11 +313,27 @@ impl LoadedModule for Loaded {
             .insecure_random(Random(PinnedRandom::new()))
             .insecure_random_seed(u128::from(PinnedRandom::SEED))
             .build_p1();
-        let mut store = Store::new(&c.engine, HostState { wasi, calls: Vec::new() });
+        let mut store = Store::new(
+            &c.engine,
+            HostState {
+                wasi,
+                calls: Vec::new(),
+            },
+        );
         store.epoch_deadline_trap();
         store.set_epoch_deadline(ticks(budget.wall));
-        let instance = c.linker.instantiate(&mut store, &c.module).map_err(anyhow::Error::from)?;
-        Ok(Box::new(Live { store, instance, budget, stdout, stderr, seen: (0, 0) }))
+        let instance = c
+            .linker
+            .instantiate(&mut store, &c.module)
+            .map_err(anyhow::Error::from)?;
+        Ok(Box::new(Live {
+            store,
+            instance,
+            budget,
+            stdout,
+            stderr,
+            seen: (0, 0),
+        }))
     }
 }
 
@@ -307,7 +353,9 @@ struct Live {
 impl Instance for Live {
     fn call(&mut self, export: &str, args: &[Value]) -> Outcome {
         let Some(func) = self.instance.get_func(&mut self.store, export) else {
-            return Outcome::Refused { message: format!("no exported function `{export}`") };
+            return Outcome::Refused {
+                message: format!("no exported function `{export}`"),
+            };
         };
         self.store.set_epoch_deadline(ticks(self.budget.wall));
         match invoke(&mut self.store, func, args) {
@@ -316,7 +364,10 @@ impl Instance for Live {
         }
     }
     fn memory(&mut self) -> Result<&mut [u8], String> {
-        let mem = self.instance.get_memory(&mut self.store, "memory").ok_or(NO_MEMORY)?;
+        let mem = self
+            .instance
+            .get_memory(&mut self.store, "memory")
+            .ok_or(NO_MEMORY)?;
         Ok(mem.data_mut(&mut self.store))
     }
     fn take_host_calls(&mut self) -> Vec<HostCall> {

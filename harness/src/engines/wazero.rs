@@ -8,11 +8,19 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 pub fn compiler() -> ProcessEngine {
-    ProcessEngine::new("wazero", "wazero, optimizing compiler (Go host, wasi_snapshot_preview1)", Box::new(Wazero("wazero")))
+    ProcessEngine::new(
+        "wazero",
+        "wazero, optimizing compiler (Go host, wasi_snapshot_preview1)",
+        Box::new(Wazero("wazero")),
+    )
 }
 
 pub fn interpreter() -> ProcessEngine {
-    ProcessEngine::new("wazero-interp", "wazero, interpreter (Go host, wasi_snapshot_preview1)", Box::new(Wazero("wazero-interp")))
+    ProcessEngine::new(
+        "wazero-interp",
+        "wazero, interpreter (Go host, wasi_snapshot_preview1)",
+        Box::new(Wazero("wazero-interp")),
+    )
 }
 
 struct Wazero(&'static str);
@@ -36,7 +44,13 @@ fn host_binary() -> Result<PathBuf, String> {
 }
 
 fn build() -> Result<PathBuf, String> {
-    let toolchain = crate::guests::toolchain().map_err(|e| format!("the wazero host needs Go: {e}"))?;
+    // The host is built with the default release (its go.mod needs a newer Go than the oldest
+    // guest release), whatever releases the guests are built with.
+    let default = crate::toolchains::releases()
+        .map_err(|e| format!("{e:#}"))?
+        .default;
+    let toolchain = crate::toolchains::toolchain(&default)
+        .map_err(|e| format!("the wazero host needs Go {default}: {e}"))?;
     let dir = source_dir();
     let mut h = Sha256::new();
     h.update(toolchain.version.as_bytes());
@@ -47,10 +61,17 @@ fn build() -> Result<PathBuf, String> {
         .collect();
     files.sort();
     for f in &files {
-        h.update(f.file_name().unwrap_or_default().to_string_lossy().as_bytes());
+        h.update(
+            f.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .as_bytes(),
+        );
         h.update(std::fs::read(f).map_err(|e| format!("reading {}: {e}", f.display()))?);
     }
-    let out = crate::paths::cache_dir().join("hosts").join(format!("wazero-{}", hex::encode(&h.finalize()[..8])));
+    let out = crate::paths::cache_dir()
+        .join("hosts")
+        .join(format!("wazero-{}", hex::encode(&h.finalize()[..8])));
     if out.is_file() {
         return Ok(out);
     }

@@ -1,10 +1,17 @@
 //! The JSON report: engines, one record per case, and the summary. Written atomically.
 
 use super::{EngineStatus, Summary};
+use crate::diff::GoDifference;
 use crate::matrix::CaseReport;
 use serde_json::{json, Value};
 
-pub fn render(engines: &[EngineStatus], go: &[String], reports: &[CaseReport]) -> Value {
+pub fn render(
+    engines: &[EngineStatus],
+    go: &[String],
+    reports: &[CaseReport],
+    go_differences: &[GoDifference],
+    checks: &[crate::compile_checks::CheckResult],
+) -> Value {
     let cases: Vec<Value> = reports
         .iter()
         .map(|c| {
@@ -37,7 +44,9 @@ pub fn render(engines: &[EngineStatus], go: &[String], reports: &[CaseReport]) -
         "engines": engines,
         "go": go,
         "cases": cases,
-        "summary": Summary::of(reports, engines),
+        "go_differences": go_differences,
+        "compile_checks": checks,
+        "summary": Summary::of(reports, engines, checks),
     })
 }
 
@@ -46,5 +55,6 @@ pub fn render(engines: &[EngineStatus], go: &[String], reports: &[CaseReport]) -
 pub fn write(path: &std::path::Path, report: &Value) -> anyhow::Result<()> {
     use anyhow::Context;
     let text = serde_json::to_string_pretty(report)?;
-    crate::paths::write_atomically(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    crate::paths::write_atomically(path, text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

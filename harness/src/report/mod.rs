@@ -42,12 +42,21 @@ pub struct Summary {
     pub expectations_failed: usize,
     pub stale_known_divergences: usize,
     pub unavailable_engines: usize,
+    pub compile_checks: usize,
+    pub compile_checks_failed: usize,
 }
 
 impl Summary {
-    pub fn of(cases: &[CaseReport], engines: &[EngineStatus]) -> Self {
+    pub fn of(
+        cases: &[CaseReport],
+        engines: &[EngineStatus],
+        checks: &[crate::compile_checks::CheckResult],
+    ) -> Self {
         use crate::diff::Verdict::*;
-        let mut s = Summary { cases: cases.len(), ..Default::default() };
+        let mut s = Summary {
+            cases: cases.len(),
+            ..Default::default()
+        };
         for c in cases {
             match c.judgement.verdict {
                 Agree => s.agree += 1,
@@ -60,10 +69,17 @@ impl Summary {
             s.stale_known_divergences += c.judgement.stale_known.len();
         }
         s.unavailable_engines = engines.iter().filter(|e| !e.available).count();
+        s.compile_checks = checks.len();
+        s.compile_checks_failed = checks.iter().filter(|c| !c.ok).count();
         s
     }
 
     pub fn has_findings(&self) -> bool {
-        self.diverged + self.poisoned + self.expectations_failed + self.stale_known_divergences > 0
+        self.diverged
+            + self.poisoned
+            + self.expectations_failed
+            + self.stale_known_divergences
+            + self.compile_checks_failed
+            > 0
     }
 }

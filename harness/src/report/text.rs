@@ -2,6 +2,7 @@
 //! every divergent case, the failed expectations, and a summary.
 
 use super::{EngineStatus, Summary};
+use crate::diff::GoDifference;
 use crate::diff::Verdict;
 use crate::matrix::CaseReport;
 use std::fmt::Write;
@@ -33,11 +34,21 @@ fn cell(case: &CaseReport, engine: &str) -> &'static str {
     }
 }
 
-pub fn render(engines: &[EngineStatus], cases: &[CaseReport]) -> String {
+pub fn render(
+    engines: &[EngineStatus],
+    cases: &[CaseReport],
+    go_differences: &[GoDifference],
+    checks: &[crate::compile_checks::CheckResult],
+) -> String {
     let mut out = String::new();
     let ran: Vec<&EngineStatus> = engines.iter().filter(|e| e.available).collect();
     let label = |c: &CaseReport| format!("{}/{}", c.guest, c.scenario);
-    let width = cases.iter().map(|c| label(c).len()).max().unwrap_or(10).max(10);
+    let width = cases
+        .iter()
+        .map(|c| label(c).len())
+        .max()
+        .unwrap_or(10)
+        .max(10);
     let col = ran.iter().map(|e| e.name.len()).max().unwrap_or(8).max(9);
     let _ = write!(out, "{:width$}  {:8}", "guest/scenario", "go");
     for e in &ran {
@@ -54,9 +65,17 @@ pub fn render(engines: &[EngineStatus], cases: &[CaseReport]) -> String {
 
     for c in cases {
         for (engine, d) in &c.judgement.divergences {
-            let step = d.step.map(|s| format!("step {s}")).unwrap_or_else(|| "setup".into());
+            let step = d
+                .step
+                .map(|s| format!("step {s}"))
+                .unwrap_or_else(|| "setup".into());
             let reference = c.judgement.reference.as_deref().unwrap_or("?");
-            let _ = writeln!(out, "\n{} on {engine} vs {reference}: {step}, {} differs", label(c), d.what);
+            let _ = writeln!(
+                out,
+                "\n{} on {engine} vs {reference}: {step}, {} differs",
+                label(c),
+                d.what
+            );
             if let Some(s) = d.step.and_then(|s| c.runs[0].trace.steps.get(s)) {
                 let _ = writeln!(out, "  step: {}", s.step);
             }
@@ -76,12 +95,58 @@ pub fn render(engines: &[EngineStatus], cases: &[CaseReport]) -> String {
         }
         for r in &c.runs {
             for f in &r.failures {
-                let _ = writeln!(out, "\n{} on {}: expectation failed at step {}: {}", label(c), r.engine, f.step, f.message);
+                let _ = writeln!(
+                    out,
+                    "\n{} on {}: expectation failed at step {}: {}",
+                    label(c),
+                    r.engine,
+                    f.step,
+                    f.message
+                );
             }
         }
     }
 
-    let s = Summary::of(cases, engines);
+    for g in go_differences {
+        let d = &g.divergence;
+        let step = d
+            .step
+            .map(|s| format!("step {s}"))
+            .unwrap_or_else(|| "setup".into());
+        let _ = writeln!(
+            out,
+            "\nGo-version difference (not a runtime divergence): {}/{} changed from {} to {} on {}: {step}, {} differs",
+            g.guest,
+            g.scenario,
+            g.from,
+            g.to,
+            g.engines.join(", "),
+            d.what
+        );
+        for line in d.reference.lines() {
+            let _ = writeln!(out, "  - {}: {line}", g.from);
+        }
+        for line in d.other.lines() {
+            let _ = writeln!(out, "  + {}: {line}", g.to);
+        }
+    }
+    for c in checks.iter().filter(|c| !c.ok) {
+        let _ = writeln!(
+            out,
+            "\ncompile check {} with {} FAILED: {}",
+            c.case,
+            c.go,
+            c.problem.as_deref().unwrap_or("")
+        );
+    }
+    let s = Summary::of(cases, engines, checks);
+    if s.compile_checks > 0 {
+        let _ = writeln!(
+            out,
+            "\ncompile checks: {} run, {} failed",
+            s.compile_checks, s.compile_checks_failed
+        );
+    }
     let _ = writeln!(
         out,
         "\n{} cases: {} agree, {} diverged, {} known divergence, {} poisoned; {} expectations checked, {} failed; {} stale known divergences",

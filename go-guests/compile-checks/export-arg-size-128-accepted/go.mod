@@ -1,0 +1,3 @@
+module compilecheck/export-arg-size-128-accepted
+
+go 1.24

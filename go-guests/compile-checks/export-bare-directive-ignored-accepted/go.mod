@@ -1,0 +1,3 @@
+module compilecheck/export-bare-directive-ignored-accepted
+
+go 1.24

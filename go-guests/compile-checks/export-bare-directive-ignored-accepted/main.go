@@ -1,0 +1,6 @@
+package main
+
+func main() {}
+
+//go:wasmexport
+func F(x int) {}

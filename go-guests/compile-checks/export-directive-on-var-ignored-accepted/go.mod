@@ -1,0 +1,3 @@
+module compilecheck/export-directive-on-var-ignored-accepted
+
+go 1.24

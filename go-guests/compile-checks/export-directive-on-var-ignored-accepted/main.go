@@ -1,0 +1,6 @@
+package main
+
+func main() {}
+
+//go:wasmexport V
+var v int32

@@ -1,0 +1,3 @@
+module compilecheck/export-int32-accepted
+
+go 1.24

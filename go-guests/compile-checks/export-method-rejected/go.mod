@@ -1,0 +1,3 @@
+module compilecheck/export-method-rejected
+
+go 1.24

@@ -1,0 +1,8 @@
+package main
+
+func main() {}
+
+//go:wasmexport V
+var (
+	v int32
+)

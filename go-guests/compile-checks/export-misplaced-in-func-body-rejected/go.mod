@@ -1,0 +1,3 @@
+module compilecheck/export-misplaced-in-func-body-rejected
+
+go 1.24

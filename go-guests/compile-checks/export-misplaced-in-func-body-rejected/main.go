@@ -1,0 +1,8 @@
+package main
+
+func main() {}
+
+func f() {
+	//go:wasmexport V
+	println()
+}

@@ -1,0 +1,3 @@
+module compilecheck/export-no-params-accepted
+
+go 1.24

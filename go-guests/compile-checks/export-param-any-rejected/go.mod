@@ -1,0 +1,3 @@
+module compilecheck/export-param-any-rejected
+
+go 1.24

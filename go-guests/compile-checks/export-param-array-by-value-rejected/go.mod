@@ -1,0 +1,3 @@
+module compilecheck/export-param-array-by-value-rejected
+
+go 1.24

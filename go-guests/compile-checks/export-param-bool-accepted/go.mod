@@ -1,0 +1,3 @@
+module compilecheck/export-param-bool-accepted
+
+go 1.24

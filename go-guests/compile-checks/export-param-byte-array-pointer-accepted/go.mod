@@ -1,0 +1,3 @@
+module compilecheck/export-param-byte-array-pointer-accepted
+
+go 1.24

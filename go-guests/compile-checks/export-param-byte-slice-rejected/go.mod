@@ -1,0 +1,3 @@
+module compilecheck/export-param-byte-slice-rejected
+
+go 1.24

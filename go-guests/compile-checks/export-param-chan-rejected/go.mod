@@ -1,0 +1,3 @@
+module compilecheck/export-param-chan-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-param-empty-struct-pointer-accepted
+
+go 1.24

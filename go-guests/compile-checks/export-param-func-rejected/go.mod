@@ -1,0 +1,3 @@
+module compilecheck/export-param-func-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-param-int-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-param-int32-pointer-accepted
+
+go 1.24

@@ -1,0 +1,6 @@
+package main
+
+func main() {}
+
+//go:wasmexport F
+func F(p *int32) *int32 { return p }

@@ -1,0 +1,3 @@
+module compilecheck/export-param-map-rejected
+
+go 1.24

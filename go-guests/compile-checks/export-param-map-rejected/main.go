@@ -1,0 +1,6 @@
+package main
+
+func main() {}
+
+//go:wasmexport F
+func F(m map[int32]int32) {}

@@ -1,0 +1,3 @@
+module compilecheck/export-param-string-accepted
+
+go 1.24

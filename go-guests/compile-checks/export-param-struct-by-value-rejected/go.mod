@@ -1,0 +1,3 @@
+module compilecheck/export-param-struct-by-value-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-param-uintptr-accepted
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-param-unsafe-pointer-accepted
+
+go 1.24

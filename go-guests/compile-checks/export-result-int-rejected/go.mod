@@ -1,0 +1,3 @@
+module compilecheck/export-result-int-rejected
+
+go 1.24

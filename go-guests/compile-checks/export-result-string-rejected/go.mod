@@ -1,0 +1,3 @@
+module compilecheck/export-result-string-rejected
+
+go 1.24

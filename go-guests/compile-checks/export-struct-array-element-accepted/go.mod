@@ -1,0 +1,3 @@
+module compilecheck/export-struct-array-element-accepted
+
+go 1.24

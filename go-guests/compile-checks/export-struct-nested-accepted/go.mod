@@ -1,0 +1,3 @@
+module compilecheck/export-struct-nested-accepted
+
+go 1.24

@@ -1,0 +1,20 @@
+package main
+
+import "structs"
+
+func main() {}
+
+// A HostLayout struct holding a pointer field: pointer-bearing, so not allowed.
+type P struct {
+	_ structs.HostLayout
+	X *int32
+}
+
+type Outer struct {
+	_  structs.HostLayout
+	N  int32
+	In P
+}
+
+//go:wasmexport F
+func F(o *Outer) {}

@@ -1,0 +1,3 @@
+module compilecheck/export-struct-pointer-param-accepted
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-struct-pointer-result-accepted
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-struct-slice-field-rejected
+
+go 1.24

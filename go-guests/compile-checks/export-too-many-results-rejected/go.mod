@@ -1,0 +1,3 @@
+module compilecheck/export-too-many-results-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/export-usage-two-names-rejected
+
+go 1.24

@@ -1,0 +1,6 @@
+package main
+
+func main() {}
+
+//go:wasmexport mod F
+func F() {}

@@ -1,0 +1,6 @@
+package main
+
+func main() {}
+
+//go:wasmimport host f
+func f(x int32) int32

@@ -1,0 +1,3 @@
+module compilecheck/import-many-params-accepted
+
+go 1.24

@@ -1,0 +1,8 @@
+package main
+
+func main() {}
+
+//go:wasmimport host v
+var (
+	v int32
+)

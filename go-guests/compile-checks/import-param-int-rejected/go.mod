@@ -1,0 +1,3 @@
+module compilecheck/import-param-int-rejected
+
+go 1.24

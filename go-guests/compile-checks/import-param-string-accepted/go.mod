@@ -1,0 +1,3 @@
+module compilecheck/import-param-string-accepted
+
+go 1.24

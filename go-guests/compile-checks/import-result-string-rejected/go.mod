@@ -1,0 +1,3 @@
+module compilecheck/import-result-string-rejected
+
+go 1.24

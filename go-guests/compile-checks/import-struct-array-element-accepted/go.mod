@@ -1,0 +1,3 @@
+module compilecheck/import-struct-array-element-accepted
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/import-struct-nested-accepted
+
+go 1.24

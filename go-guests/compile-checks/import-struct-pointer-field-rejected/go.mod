@@ -1,0 +1,3 @@
+module compilecheck/import-struct-pointer-field-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/import-struct-pointer-param-accepted
+
+go 1.24

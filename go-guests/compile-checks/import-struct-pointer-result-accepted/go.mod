@@ -1,0 +1,3 @@
+module compilecheck/import-struct-pointer-result-accepted
+
+go 1.24

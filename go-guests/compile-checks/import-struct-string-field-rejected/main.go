@@ -1,0 +1,14 @@
+package main
+
+import "structs"
+
+func main() {}
+
+// A HostLayout struct holding a string field: pointer-bearing, so not allowed.
+type P struct {
+	_ structs.HostLayout
+	X string
+}
+
+//go:wasmimport host f
+func f(p *P)

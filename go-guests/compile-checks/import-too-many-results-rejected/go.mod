@@ -1,0 +1,3 @@
+module compilecheck/import-too-many-results-rejected
+
+go 1.24

@@ -1,0 +1,3 @@
+module compilecheck/import-usage-one-name-rejected
+
+go 1.24

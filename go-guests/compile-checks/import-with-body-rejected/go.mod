@@ -1,0 +1,3 @@
+module compilecheck/import-with-body-rejected
+
+go 1.24
