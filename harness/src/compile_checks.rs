@@ -5,7 +5,6 @@
 use crate::guests::{go_command, Toolchain};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The folder of compile checks inside the guests directory.
@@ -155,23 +154,7 @@ fn judge(case: &Case, go: &str, built: bool, output: &str) -> CheckResult {
 /// Builds one case with one toolchain, or takes the answer from the cache (keyed by the case's
 /// files and the release: a compiler's verdict on the same source does not change).
 pub fn run(case: &Case, toolchain: &Toolchain) -> Result<CheckResult> {
-    let mut h = Sha256::new();
-    h.update(toolchain.version.as_bytes());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&case.dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    for f in &files {
-        h.update(
-            f.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .as_bytes(),
-        );
-        h.update(std::fs::read(f)?);
-    }
-    let digest = hex::encode(&h.finalize()[..12]);
+    let digest = crate::paths::digest_sources(&case.dir, &[], &[&toolchain.version])?;
     let cache = crate::paths::cache_dir()
         .join(DIR)
         .join(&toolchain.version)

@@ -3,7 +3,6 @@
 
 use crate::scenario::{self, Scenario};
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -166,39 +165,9 @@ pub fn toolchain() -> Result<Toolchain, SetupError> {
 /// The cache key: every source file of the guest (scenarios excluded: they do not change the
 /// module), the toolchain version and the build flags.
 fn source_digest(guest: &Guest, toolchain: &Toolchain) -> Result<String> {
-    let mut files = Vec::new();
-    let mut stack = vec![guest.dir.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in
-            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
-        {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path
-                .file_name()
-                .is_some_and(|n| n != "scenarios.toml" && n != "guest.toml")
-            {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    let mut h = Sha256::new();
-    h.update(toolchain.version.as_bytes());
-    h.update(guest.build.args().join(" ").as_bytes());
-    for f in files {
-        h.update(
-            f.strip_prefix(&guest.dir)
-                .unwrap_or(&f)
-                .to_string_lossy()
-                .as_bytes(),
-        );
-        h.update([0]);
-        h.update(std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?);
-        h.update([0]);
-    }
-    Ok(hex::encode(&h.finalize()[..12]))
+    let args = guest.build.args().join(" ");
+    crate::paths::digest_sources(&guest.dir, &["scenarios.toml", "guest.toml"], &[&toolchain.version, &args])
+        .with_context(|| format!("reading the sources of guest `{}`", guest.name))
 }
 
 /// Builds (or takes from the cache) one guest as a reactor module.

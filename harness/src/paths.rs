@@ -42,3 +42,34 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
+
+/// A digest of `salt` and of every file under `dir` (recursively, names relative to `dir`, in a
+/// stable order), skipping files named in `skip`: the cache key of anything built from sources.
+pub fn digest_sources(dir: &Path, skip: &[&str], salt: &[&str]) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| !skip.iter().any(|s| n == *s)) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for s in salt {
+        h.update(s.as_bytes());
+        h.update([0]);
+    }
+    for f in files {
+        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update([0]);
+        h.update(std::fs::read(&f)?);
+        h.update([0]);
+    }
+    Ok(hex::encode(&h.finalize()[..12]))
+}

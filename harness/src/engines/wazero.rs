@@ -2,7 +2,6 @@
 //! on demand with the same Go toolchain as the guests (its go.mod pins the wazero release).
 
 use super::process::{Launcher, ProcessEngine};
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -52,26 +51,11 @@ fn build() -> Result<PathBuf, String> {
     let toolchain = crate::toolchains::toolchain(&default)
         .map_err(|e| format!("the wazero host needs Go {default}: {e}"))?;
     let dir = source_dir();
-    let mut h = Sha256::new();
-    h.update(toolchain.version.as_bytes());
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("reading {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    for f in &files {
-        h.update(
-            f.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .as_bytes(),
-        );
-        h.update(std::fs::read(f).map_err(|e| format!("reading {}: {e}", f.display()))?);
-    }
+    let digest = crate::paths::digest_sources(&dir, &[], &[&toolchain.version])
+        .map_err(|e| format!("reading {}: {e}", dir.display()))?;
     let out = crate::paths::cache_dir()
         .join("hosts")
-        .join(format!("wazero-{}", hex::encode(&h.finalize()[..8])));
+        .join(format!("wazero-{digest}"));
     if out.is_file() {
         return Ok(out);
     }
