@@ -42,6 +42,7 @@ pub fn run_scenario_with(
                 stdout: String::new(),
                 stderr: String::new(),
             });
+            on_step(steps.last().expect("just pushed"));
             continue;
         }
         let outcome = run_action(instance.as_mut(), &step.action, &steps);
@@ -275,6 +276,9 @@ mod tests {
             if export == "Stuck" {
                 std::thread::sleep(Duration::from_secs(3));
             }
+            if export == "Trap" {
+                return Outcome::Trap { kind: TrapKind::Unreachable, message: String::new() };
+            }
             Outcome::Returned { values: vec![] }
         }
         fn memory(&mut self) -> Result<&mut [u8], String> {
@@ -286,6 +290,19 @@ mod tests {
         fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
             (vec![], vec![])
         }
+    }
+
+    #[test]
+    fn steps_after_a_trap_are_streamed_as_not_run() {
+        let scenario = crate::scenario::parse(
+            "[[scenario]]\nname = \"s\"\n[[scenario.step]]\ncall = \"Trap\"\noutcome = \"trap\"\n[[scenario.step]]\ncall = \"Later\"\n",
+        )
+        .unwrap()
+        .remove(0);
+        let trace = run_guarded(Arc::new(Hanging), Arc::new(vec![]), Arc::new(scenario), Budget::default());
+        let outcomes: Vec<&Outcome> = trace.steps.iter().map(|s| &s.outcome).collect();
+        assert!(matches!(outcomes[0], Outcome::Trap { kind: TrapKind::Unreachable, .. }));
+        assert_eq!(outcomes[1], &Outcome::NotRun);
     }
 
     #[test]

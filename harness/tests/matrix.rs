@@ -182,6 +182,9 @@ fn trial(
         return Err(format!("engine {} is unavailable: {reason}", engine.name()).into());
     }
     let run = runs.get(engine, guest, scenario, known);
+    for m in &run.recovered_crashes {
+        eprintln!("warning: {} crashed on {}/{} ({}) and passed on a fresh host: {m}", engine.name(), guest.guest.name, scenario, guest.go);
+    }
     let mut problems: Vec<String> = run
         .failures
         .iter()

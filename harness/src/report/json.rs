@@ -35,6 +35,9 @@ pub fn render(
                 "failures": c.runs.iter().flat_map(|r| r.failures.iter().map(move |f| json!({
                     "engine": r.engine, "step": f.step, "message": f.message,
                 }))).collect::<Vec<_>>(),
+                "recovered_engine_crashes": c.runs.iter().flat_map(|r| r.recovered_crashes.iter().map(move |m| json!({
+                    "engine": r.engine, "message": m,
+                }))).collect::<Vec<_>>(),
                 "elapsed_ms": c.runs.iter().map(|r| (r.engine.clone(), json!((r.elapsed.as_secs_f64() * 1e4).round() / 10.0)))
                     .collect::<serde_json::Map<String, Value>>(),
             })

@@ -94,6 +94,15 @@ pub fn render(
             );
         }
         for r in &c.runs {
+            for m in &r.recovered_crashes {
+                let _ = writeln!(
+                    out,
+                    "\nENGINE CRASH (recovered on a fresh host, not counted as a divergence): {} at {} on {}: {m}",
+                    label(c),
+                    c.go,
+                    r.engine
+                );
+            }
             for f in &r.failures {
                 let _ = writeln!(
                     out,

@@ -1,0 +1,3 @@
+module reactorharness/guests/aftertrap
+
+go 1.24

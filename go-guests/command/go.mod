@@ -1,0 +1,3 @@
+module reactorharness/guests/command
+
+go 1.24

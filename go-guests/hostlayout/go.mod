@@ -1,0 +1,3 @@
+module reactorharness/guests/hostlayout
+
+go 1.24

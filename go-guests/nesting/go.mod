@@ -1,0 +1,3 @@
+module reactorharness/guests/nesting
+
+go 1.24
