@@ -2,7 +2,7 @@
 //! divergences listed in `harness/expectations/<engine>.toml`.
 
 use crate::expect::describe;
-use crate::trace::{Outcome, Trace};
+use crate::trace::{Memory, Outcome, Trace};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -40,6 +40,17 @@ pub struct Divergence {
     pub other: String,
     /// True when either side hit an engine limit at that step.
     pub nondeterministic: bool,
+}
+
+impl Divergence {
+    /// Where it is, for people: `step 3`, `setup`, or `the end` (the memory after the last step).
+    pub fn place(&self) -> String {
+        match self.step {
+            Some(s) => format!("step {s}"),
+            None if self.what == "setup" => "setup".into(),
+            None => "the end".into(),
+        }
+    }
 }
 
 /// Finds the first difference between two normalised traces.
@@ -104,6 +115,22 @@ pub fn first_divergence(reference: &Trace, other: &Trace) -> Option<Divergence> 
             return Some(diverge("stderr", a.stderr.clone(), b.stderr.clone()));
         }
     }
+    // The memory oracle: compared when both sides have something to compare (normalize.rs rule
+    // 5 says when they do not); an engine that cannot give its memory when the other can is a
+    // divergence too, with its reason.
+    let comparable = |m: &Memory| matches!(m, Memory::Digest { .. } | Memory::Unavailable { .. });
+    if comparable(&reference.memory)
+        && comparable(&other.memory)
+        && reference.memory != other.memory
+    {
+        return Some(Divergence {
+            step: None,
+            what: "memory after the last step".into(),
+            reference: reference.memory.to_string(),
+            other: other.memory.to_string(),
+            nondeterministic: false,
+        });
+    }
     None
 }
 
@@ -139,10 +166,14 @@ pub fn go_differences(reports: &[crate::matrix::CaseReport]) -> Vec<GoDifference
             let Some(rb) = b.runs.iter().find(|r| r.engine == ra.engine) else {
                 continue;
             };
-            if let Some(d) = first_divergence(
-                &mask_source_positions(&ra.normalized),
-                &mask_source_positions(&rb.normalized),
-            ) {
+            // Two releases' binaries differ, so their memories always do: not a behaviour.
+            let comparable = |t: &Trace| Trace {
+                memory: Memory::NotTaken,
+                ..mask_source_positions(t)
+            };
+            if let Some(d) =
+                first_divergence(&comparable(&ra.normalized), &comparable(&rb.normalized))
+            {
                 engines.push(ra.engine.clone());
                 first.get_or_insert(d);
             }
@@ -306,11 +337,39 @@ pub fn judge(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_memory_oracle_compares_digests_and_names_the_end() {
+        let with = |m: Memory| Trace {
+            setup_error: None,
+            steps: vec![],
+            memory: m,
+        };
+        let a = with(Memory::of(b"one"));
+        assert_eq!(first_divergence(&a, &with(Memory::of(b"one"))), None);
+        let d = first_divergence(&a, &with(Memory::of(b"two"))).expect("memories differ");
+        assert_eq!(
+            (d.what.as_str(), d.place().as_str()),
+            ("memory after the last step", "the end")
+        );
+        let gone = with(Memory::Unavailable {
+            reason: "closed".into(),
+        });
+        assert!(
+            first_divergence(&a, &gone).is_some(),
+            "a memory one engine cannot give is a divergence"
+        );
+        let skipped = with(Memory::NotCompared {
+            reason: "timeout".into(),
+        });
+        assert_eq!(first_divergence(&a, &skipped), None);
+    }
     use super::*;
     use crate::trace::{StepTrace, TrapKind, Value};
 
     fn trace(outcome: Outcome) -> Trace {
         Trace {
+            memory: Default::default(),
             setup_error: None,
             steps: vec![StepTrace {
                 step: "call F()".into(),

@@ -40,6 +40,10 @@ pub trait Instance {
     fn write_memory(&mut self, addr: u32, bytes: &[u8]) -> Result<(), String> {
         write_bytes(self.memory()?, addr, bytes)
     }
+    /// The size and SHA-256 of the guest's whole exported `memory`, for the memory oracle.
+    fn memory_digest(&mut self) -> Result<crate::trace::Memory, String> {
+        self.memory().map(|m| crate::trace::Memory::of(m))
+    }
     /// Host-import calls made since the last take.
     fn take_host_calls(&mut self) -> Vec<HostCall>;
     /// Bytes written to stdout and stderr since the last take.

@@ -192,6 +192,7 @@ mod tests {
     #[test]
     fn a_matching_trace_passes_and_a_wrong_one_fails_per_check() {
         let ok = Trace {
+            memory: Default::default(),
             setup_error: None,
             steps: vec![
                 step(
@@ -226,6 +227,7 @@ mod tests {
         );
 
         let bad = Trace {
+            memory: Default::default(),
             setup_error: None,
             steps: vec![
                 step(
@@ -246,6 +248,7 @@ mod tests {
     #[test]
     fn a_setup_failure_fails_every_expectation_with_its_reason() {
         let t = Trace {
+            memory: Default::default(),
             setup_error: Some("instantiate: missing import".into()),
             steps: vec![],
         };

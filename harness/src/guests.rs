@@ -166,8 +166,12 @@ pub fn toolchain() -> Result<Toolchain, SetupError> {
 /// module), the toolchain version and the build flags.
 fn source_digest(guest: &Guest, toolchain: &Toolchain) -> Result<String> {
     let args = guest.build.args().join(" ");
-    crate::paths::digest_sources(&guest.dir, &["scenarios.toml", "guest.toml"], &[&toolchain.version, &args])
-        .with_context(|| format!("reading the sources of guest `{}`", guest.name))
+    crate::paths::digest_sources(
+        &guest.dir,
+        &["scenarios.toml", "guest.toml"],
+        &[&toolchain.version, &args],
+    )
+    .with_context(|| format!("reading the sources of guest `{}`", guest.name))
 }
 
 /// Builds (or takes from the cache) one guest as a reactor module.

@@ -13,6 +13,7 @@ pub mod matrix;
 pub mod normalize;
 pub mod paths;
 pub mod pinned;
+pub mod pinned_wasi;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -60,7 +60,10 @@ pub const CRASH_RETRIES: usize = 2;
 
 fn crash_of(trace: &Trace) -> Option<String> {
     trace.steps.iter().find_map(|s| match &s.outcome {
-        crate::trace::Outcome::Trap { kind: crate::trace::TrapKind::EngineCrash, message } => Some(message.clone()),
+        crate::trace::Outcome::Trap {
+            kind: crate::trace::TrapKind::EngineCrash,
+            message,
+        } => Some(message.clone()),
         _ => None,
     })
 }
@@ -85,9 +88,16 @@ pub fn run_on_engine(
     // (Node has segfaulted in about 1% of cases here) would make every gate flaky. Such a case is
     // run again on a fresh host, up to twice; the crash is still reported, as recovered.
     for _ in 0..CRASH_RETRIES {
-        let Some(message) = crash_of(&trace) else { break };
+        let Some(message) = crash_of(&trace) else {
+            break;
+        };
         recovered_crashes.push(message);
-        trace = run_guarded(engine.clone(), guest.wasm.clone(), Arc::new(scenario.clone()), budget);
+        trace = run_guarded(
+            engine.clone(),
+            guest.wasm.clone(),
+            Arc::new(scenario.clone()),
+            budget,
+        );
     }
     if crash_of(&trace).is_some() {
         // Crashed every time: that is the engine's behaviour, not a fluke.

@@ -2,7 +2,7 @@
 //! is compared with another engine's or written to a snapshot; the raw trace stays for people.
 
 use crate::scenario::Scenario;
-use crate::trace::{Outcome, Trace};
+use crate::trace::{Memory, Outcome, Trace, TrapKind};
 
 /// What replaces the output of a step whose output the ABI leaves undefined.
 pub const UNDEFINED_OUTPUT: &str =
@@ -41,6 +41,25 @@ pub fn normalize(trace: &Trace, scenario: &Scenario) -> Trace {
                     *out = UNDEFINED_OUTPUT.to_string();
                 }
             }
+        }
+    }
+    // Rule 5: the memory oracle compares the guest's memory after the last step, except where
+    // the guest was stopped at an engine-specific point (a budget or the stack limit cut a step
+    // short: how far it got depends on the engine's speed and frame sizes) or where the scenario
+    // itself says a step is undefined (rule 3). An engine crash is already the finding.
+    let stopped_by_limit = t.steps.iter().any(|s| {
+        matches!(&s.outcome, Outcome::Trap { kind, .. } if kind.is_nondeterministic() || *kind == TrapKind::EngineCrash)
+    });
+    let undefined = scenario.steps.iter().any(|s| s.undefined.is_some());
+    if !t.memory.is_not_taken() {
+        if stopped_by_limit {
+            t.memory = Memory::NotCompared {
+                reason: "a step was cut short by an engine limit (budget, stack or crash), at an engine-specific point".into(),
+            };
+        } else if undefined {
+            t.memory = Memory::NotCompared {
+                reason: "the scenario marks a step's behaviour undefined".into(),
+            };
         }
     }
     t
@@ -132,6 +151,7 @@ mod tests {
         )
         .unwrap();
         let t = Trace {
+            memory: Default::default(),
             setup_error: None,
             steps: vec![StepTrace {
                 step: "call F()".into(),
@@ -158,6 +178,7 @@ mod tests {
     #[test]
     fn trap_texts_are_cleared_and_kinds_kept() {
         let t = Trace {
+            memory: Default::default(),
             setup_error: None,
             steps: vec![StepTrace {
                 step: "call F()".into(),

@@ -54,7 +54,10 @@ pub fn digest_sources(dir: &Path, skip: &[&str], salt: &[&str]) -> std::io::Resu
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.file_name().is_some_and(|n| !skip.iter().any(|s| n == *s)) {
+            } else if path
+                .file_name()
+                .is_some_and(|n| !skip.iter().any(|s| n == *s))
+            {
                 files.push(path);
             }
         }
@@ -66,7 +69,12 @@ pub fn digest_sources(dir: &Path, skip: &[&str], salt: &[&str]) -> std::io::Resu
         h.update([0]);
     }
     for f in files {
-        h.update(f.strip_prefix(dir).unwrap_or(&f).to_string_lossy().as_bytes());
+        h.update(
+            f.strip_prefix(dir)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
         h.update([0]);
         h.update(std::fs::read(&f)?);
         h.update([0]);

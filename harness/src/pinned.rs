@@ -1,7 +1,9 @@
 //! Everything a guest can observe about its environment, pinned once so that every engine gives
 //! the guest the same world: argv, env, clocks, random bytes, and the execution budget.
 
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// argv as every engine passes it. wasmer-style runtimes add argv[0] on their own; Go's heap
 /// layout depends on argv, so every engine gets exactly this.
@@ -12,35 +14,70 @@ pub const ENV: &[(&str, &str)] = &[("REACTOR_HARNESS", "1")];
 /// The wall clock reads 2026-01-01T00:00:00Z at instantiation.
 pub const WALL_CLOCK_EPOCH: Duration = Duration::from_secs(1_767_225_600);
 
-/// Clocks that start at pinned values and then advance at the real rate. They cannot be frozen:
-/// the WASI implementations sleep for real in `poll_oneoff`, and Go's `time.Sleep` re-reads the
-/// monotonic clock until the deadline has passed, so a frozen clock would never wake a sleeper.
-#[derive(Debug, Clone, Copy)]
+/// Virtual time: the guest's clocks advance only through what the guest does, so a run's every
+/// clock reading, and therefore Go's heap, is the same on every engine and in every run.
+///
+/// - Monotonic time starts at 0 and realtime at [`WALL_CLOCK_EPOCH`]; both read one counter.
+/// - Every `clock_time_get` of either clock returns the counter and then advances it by
+///   [`PinnedClock::TICK`], so a guest that polls the clock in a loop still sees time pass.
+/// - `poll_oneoff` with clock subscriptions does not sleep: it advances the counter by the
+///   shortest timeout and reports the subscriptions as fired (wazero's semantics: every clock
+///   subscription is acknowledged, and the sleep is the shortest timeout).
+///
+/// Real clocks made Go's memory differ between two runs on one engine (nanotime readings in the
+/// scheduler, timers and GC state, and scheduling decisions that follow from them), which left
+/// the memory oracle nothing to compare. Execution budgets stay on real time (see [`Budget`]).
+#[derive(Debug, Clone, Default)]
 pub struct PinnedClock {
-    start: Instant,
+    now: Arc<AtomicU64>,
 }
 
 impl PinnedClock {
-    pub fn new() -> Self {
-        PinnedClock {
-            start: Instant::now(),
-        }
-    }
-    /// Nanoseconds since instantiation.
-    pub fn monotonic(&self) -> Duration {
-        self.start.elapsed()
-    }
-    /// Time since the Unix epoch.
-    pub fn wall(&self) -> Duration {
-        WALL_CLOCK_EPOCH + self.start.elapsed()
-    }
+    /// How far one clock reading advances time.
+    pub const TICK: Duration = Duration::from_micros(1);
     pub const RESOLUTION: Duration = Duration::from_nanos(1);
+
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Monotonic time now, without advancing it (for a WASI layer's own bookkeeping).
+    pub fn monotonic(&self) -> Duration {
+        Duration::from_nanos(self.now.load(Ordering::SeqCst))
+    }
+    /// Realtime now, without advancing it.
+    pub fn wall(&self) -> Duration {
+        WALL_CLOCK_EPOCH + self.monotonic()
+    }
+    /// A guest's reading of clock `id` (0 realtime, 1 monotonic), which advances time by one tick.
+    /// Other clocks (the CPU-time ones) are `EINVAL`, as in wazero.
+    pub fn read(&self, id: u32) -> Result<u64, Errno> {
+        let base = match id {
+            0 => WALL_CLOCK_EPOCH.as_nanos() as u64,
+            1 => 0,
+            _ => return Err(Errno::INVAL),
+        };
+        let now = self
+            .now
+            .fetch_add(Self::TICK.as_nanos() as u64, Ordering::SeqCst);
+        Ok(base.wrapping_add(now))
+    }
+    /// What a sleep does in virtual time.
+    pub fn sleep(&self, d: Duration) {
+        self.now
+            .fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Ordering::SeqCst);
+    }
 }
 
-impl Default for PinnedClock {
-    fn default() -> Self {
-        Self::new()
-    }
+/// A WASI preview1 errno, for the functions the harness serves itself (`pinned_wasi.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub u16);
+
+impl Errno {
+    pub const SUCCESS: Errno = Errno(0);
+    pub const BADF: Errno = Errno(8);
+    pub const FAULT: Errno = Errno(21);
+    pub const INVAL: Errno = Errno(28);
+    pub const NOTSUP: Errno = Errno(58);
 }
 
 /// The random stream every engine hands to `random_get`: SplitMix64 from a fixed seed, so Go's
@@ -51,7 +88,7 @@ pub struct PinnedRandom {
 }
 
 impl PinnedRandom {
-    pub const SEED: u64 = 0x5eed_0f_ba5e_ba11;
+    pub const SEED: u64 = 0x005e_ed0f_ba5e_ba11;
     pub fn new() -> Self {
         PinnedRandom { state: Self::SEED }
     }

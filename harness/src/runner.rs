@@ -3,7 +3,7 @@
 use crate::engine::{Engine, Instance, LoadedModule};
 use crate::pinned::Budget;
 use crate::scenario::{Action, AddrRef, Scenario};
-use crate::trace::{Outcome, StepTrace, Trace, TrapKind, Value};
+use crate::trace::{Memory, Outcome, StepTrace, Trace, TrapKind, Value};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,7 @@ pub fn run_scenario_with(
         Ok(i) => i,
         Err(e) => {
             return Trace {
+                memory: Default::default(),
                 setup_error: Some(format!("instantiate: {e:#}")),
                 steps: vec![],
             }
@@ -58,7 +59,11 @@ pub fn run_scenario_with(
         });
         on_step(steps.last().expect("just pushed"));
     }
+    let memory = instance
+        .memory_digest()
+        .unwrap_or_else(|reason| Memory::Unavailable { reason });
     Trace {
+        memory,
         setup_error: None,
         steps,
     }
@@ -70,6 +75,8 @@ pub const LOAD_LIMIT: Duration = Duration::from_secs(300);
 enum Progress {
     Loaded(Result<(), String>),
     Step(StepTrace),
+    /// The memory after the last step.
+    Memory(Memory),
     /// The engine adapter panicked; the message says where.
     Panicked(String),
 }
@@ -102,8 +109,13 @@ pub fn run_guarded(
                     run_scenario_with(module.as_ref(), &worker_scenario, budget, &mut |step| {
                         let _ = tx.send(Progress::Step(step.clone()));
                     });
-                if let Some(e) = trace.setup_error {
-                    let _ = tx.send(Progress::Loaded(Err(e)));
+                match trace.setup_error {
+                    Some(e) => {
+                        let _ = tx.send(Progress::Loaded(Err(e)));
+                    }
+                    None => {
+                        let _ = tx.send(Progress::Memory(trace.memory));
+                    }
                 }
             });
             if let Err(p) = std::panic::catch_unwind(body) {
@@ -118,6 +130,7 @@ pub fn run_guarded(
         });
     if let Err(e) = spawned {
         return Trace {
+            memory: Default::default(),
             setup_error: Some(format!("cannot start a thread for the engine: {e}")),
             steps: vec![],
         };
@@ -126,13 +139,15 @@ pub fn run_guarded(
         Ok(Progress::Loaded(Ok(()))) => {}
         Ok(Progress::Loaded(Err(e))) => {
             return Trace {
+                memory: Default::default(),
                 setup_error: Some(e),
                 steps: vec![],
             }
         }
-        Ok(Progress::Step(_)) => unreachable!("steps come after loading"),
+        Ok(Progress::Step(_) | Progress::Memory(_)) => unreachable!("steps come after loading"),
         Ok(Progress::Panicked(m)) => {
             return Trace {
+                memory: Default::default(),
                 setup_error: Some(format!("load: the engine panicked: {m}")),
                 steps: vec![],
             }
@@ -141,6 +156,7 @@ pub fn run_guarded(
             let why =
                 format!("load: no answer within {LOAD_LIMIT:?} (the engine panicked or hangs)");
             return Trace {
+                memory: Default::default(),
                 setup_error: Some(why),
                 steps: vec![],
             };
@@ -150,8 +166,10 @@ pub fn run_guarded(
     while steps.len() < scenario.steps.len() {
         match rx.recv_timeout(budget.watchdog) {
             Ok(Progress::Step(s)) => steps.push(s),
+            Ok(Progress::Memory(_)) => unreachable!("the memory comes after the last step"),
             Ok(Progress::Loaded(Err(e))) => {
                 return Trace {
+                    memory: Default::default(),
                     setup_error: Some(e),
                     steps,
                 }
@@ -195,10 +213,27 @@ pub fn run_guarded(
                         stderr: String::new(),
                     });
                 }
+                return Trace {
+                    memory: Memory::Unavailable {
+                        reason: "the harness stopped waiting for the engine".into(),
+                    },
+                    setup_error: None,
+                    steps,
+                };
             }
         }
     }
+    let memory = match rx.recv_timeout(budget.watchdog) {
+        Ok(Progress::Memory(m)) => m,
+        Ok(Progress::Panicked(m)) => Memory::Unavailable {
+            reason: format!("the engine adapter panicked: {m}"),
+        },
+        _ => Memory::Unavailable {
+            reason: format!("no memory digest within {:?}", budget.watchdog),
+        },
+    };
     Trace {
+        memory,
         setup_error: None,
         steps,
     }
@@ -277,7 +312,10 @@ mod tests {
                 std::thread::sleep(Duration::from_secs(3));
             }
             if export == "Trap" {
-                return Outcome::Trap { kind: TrapKind::Unreachable, message: String::new() };
+                return Outcome::Trap {
+                    kind: TrapKind::Unreachable,
+                    message: String::new(),
+                };
             }
             Outcome::Returned { values: vec![] }
         }
@@ -299,9 +337,20 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let trace = run_guarded(Arc::new(Hanging), Arc::new(vec![]), Arc::new(scenario), Budget::default());
+        let trace = run_guarded(
+            Arc::new(Hanging),
+            Arc::new(vec![]),
+            Arc::new(scenario),
+            Budget::default(),
+        );
         let outcomes: Vec<&Outcome> = trace.steps.iter().map(|s| &s.outcome).collect();
-        assert!(matches!(outcomes[0], Outcome::Trap { kind: TrapKind::Unreachable, .. }));
+        assert!(matches!(
+            outcomes[0],
+            Outcome::Trap {
+                kind: TrapKind::Unreachable,
+                ..
+            }
+        ));
         assert_eq!(outcomes[1], &Outcome::NotRun);
     }
 

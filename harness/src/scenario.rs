@@ -371,6 +371,37 @@ fn convert_step(raw: RawStep, index: usize) -> Result<Step> {
     })
 }
 
+
+/// The property the `scenario_file` fuzz target checks, and `cargo test` replays over
+/// corpus/scenario_file/: any bytes give scenarios or an error (never a panic), and every value an
+/// accepted scenario holds prints back to itself.
+pub fn check_scenario_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(scenarios) = parse(text) else { return };
+    for s in &scenarios {
+        assert!(
+            s.expectation_count() > 0,
+            "scenario `{}` was accepted with no expectation",
+            s.name
+        );
+        for step in &s.steps {
+            let values = match &step.action {
+                Action::Call { args, .. } => args.clone(),
+                _ => vec![],
+            };
+            for v in values.iter().chain(step.expect.result.iter()) {
+                assert_eq!(
+                    Value::parse(&v.to_string()).as_ref(),
+                    Ok(v),
+                    "value {v} does not print back to itself"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,35 +453,5 @@ mod tests {
         assert!(parse(typo).is_err());
         let forward = "[[scenario]]\nname = \"x\"\n[[scenario.step]]\nread_memory = { at = \"result:0\", len = 1 }\nbytes = \"hex:00\"\n";
         assert!(format!("{:#}", parse(forward).unwrap_err()).contains("does not come before"));
-    }
-}
-
-/// The property the `scenario_file` fuzz target checks, and `cargo test` replays over
-/// corpus/scenario_file/: any bytes give scenarios or an error (never a panic), and every value an
-/// accepted scenario holds prints back to itself.
-pub fn check_scenario_file(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let Ok(scenarios) = parse(text) else { return };
-    for s in &scenarios {
-        assert!(
-            s.expectation_count() > 0,
-            "scenario `{}` was accepted with no expectation",
-            s.name
-        );
-        for step in &s.steps {
-            let values = match &step.action {
-                Action::Call { args, .. } => args.clone(),
-                _ => vec![],
-            };
-            for v in values.iter().chain(step.expect.result.iter()) {
-                assert_eq!(
-                    Value::parse(&v.to_string()).as_ref(),
-                    Ok(v),
-                    "value {v} does not print back to itself"
-                );
-            }
-        }
     }
 }

@@ -252,6 +252,51 @@ pub struct Trace {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup_error: Option<String>,
     pub steps: Vec<StepTrace>,
+    /// The guest's linear memory after the last step (the memory oracle).
+    #[serde(default, skip_serializing_if = "Memory::is_not_taken")]
+    pub memory: Memory,
+}
+
+/// The memory oracle's view of the guest's linear memory after a scenario's last step. With the
+/// environment pinned (virtual time included), a guest's memory is a deterministic function of
+/// what it was asked to do, so engines must agree on it byte for byte.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Memory {
+    /// No image was taken: the scenario did not get as far as an instance.
+    #[default]
+    NotTaken,
+    /// The size in bytes and the SHA-256 of the whole memory.
+    Digest { size: u64, sha256: String },
+    /// The engine could not give the memory (no exported memory, a closed module, a dead host).
+    Unavailable { reason: String },
+    /// Taken, but not comparable across engines; normalize.rs says why.
+    NotCompared { reason: String },
+}
+
+impl Memory {
+    pub fn is_not_taken(&self) -> bool {
+        matches!(self, Memory::NotTaken)
+    }
+    /// The digest of a memory image.
+    pub fn of(image: &[u8]) -> Memory {
+        use sha2::{Digest as _, Sha256};
+        Memory::Digest {
+            size: image.len() as u64,
+            sha256: hex::encode(Sha256::digest(image)),
+        }
+    }
+}
+
+impl std::fmt::Display for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Memory::NotTaken => f.write_str("not taken"),
+            Memory::Digest { size, sha256 } => write!(f, "{size} bytes, sha256 {sha256}"),
+            Memory::Unavailable { reason } => write!(f, "unavailable: {reason}"),
+            Memory::NotCompared { reason } => write!(f, "not compared: {reason}"),
+        }
+    }
 }
 
 #[cfg(test)]

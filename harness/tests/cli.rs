@@ -290,14 +290,25 @@ fn killing_a_host_process_mid_run_is_that_engines_crash_and_the_run_completes() 
     let dir = scratch("kill-host");
     let json = dir.join("r.json");
     // Build first, so that the run itself starts calling the guest at once.
-    let built = harness().args(["build-guests", "--guest", "goroutines"]).output().unwrap();
+    let built = harness()
+        .args(["build-guests", "--guest", "goroutines"])
+        .output()
+        .unwrap();
     assert!(built.status.success(), "{}", text(&built));
     // The spinning scenario keeps Node busy until the deadline (20 s here), long enough to kill
     // its host from outside, as an OOM killer or a segfault would. Every host that appears is
     // killed, so the retries on a fresh host (matrix::CRASH_RETRIES) crash too and the crash
     // counts.
     let mut child = harness()
-        .args(["run", "--engine", "node", "--guest", "goroutines", "--scenario", "spinning-goroutine-starves-export"])
+        .args([
+            "run",
+            "--engine",
+            "node",
+            "--guest",
+            "goroutines",
+            "--scenario",
+            "spinning-goroutine-starves-export",
+        ])
         .args(["--step-timeout-ms", "20000", "--json"])
         .arg(&json)
         .stdout(std::process::Stdio::piped())
@@ -306,10 +317,16 @@ fn killing_a_host_process_mid_run_is_that_engines_crash_and_the_run_completes() 
         .unwrap();
     let start = std::time::Instant::now();
     let mut kills = 0;
-    while child.try_wait().unwrap().is_none() && start.elapsed() < std::time::Duration::from_secs(120) {
+    while child.try_wait().unwrap().is_none()
+        && start.elapsed() < std::time::Duration::from_secs(120)
+    {
         std::thread::sleep(std::time::Duration::from_millis(300));
         for pid in children_matching(child.id(), "host.mjs") {
-            if Command::new("kill").args(["-9", &pid.to_string()]).status().is_ok_and(|s| s.success()) {
+            if Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+            {
                 kills += 1;
             }
         }
@@ -317,14 +334,18 @@ fn killing_a_host_process_mid_run_is_that_engines_crash_and_the_run_completes() 
     let out = child.wait_with_output().unwrap();
     assert!(kills > 0, "no node host process appeared");
     // Three attempts that each waited for the 20 s deadline would take a minute.
-    assert!(start.elapsed() < std::time::Duration::from_secs(50), "the run waited for deadlines instead of noticing the crashes");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(50),
+        "the run waited for deadlines instead of noticing the crashes"
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let failures = r["cases"][0]["failures"].to_string();
     // Killed inside the call it is an `engine_crash` trap; killed while idle, the next request
     // finds the pipe broken; killed earlier, a setup failure. Each time it is that engine's.
     assert!(
-        failures.contains("node: the host process died") || failures.contains("node: writing to the host"),
+        failures.contains("node: the host process died")
+            || failures.contains("node: writing to the host"),
         "{failures}"
     );
 }

@@ -183,7 +183,13 @@ fn trial(
     }
     let run = runs.get(engine, guest, scenario, known);
     for m in &run.recovered_crashes {
-        eprintln!("warning: {} crashed on {}/{} ({}) and passed on a fresh host: {m}", engine.name(), guest.guest.name, scenario, guest.go);
+        eprintln!(
+            "warning: {} crashed on {}/{} ({}) and passed on a fresh host: {m}",
+            engine.name(),
+            guest.guest.name,
+            scenario,
+            guest.go
+        );
     }
     let mut problems: Vec<String> = run
         .failures
@@ -205,7 +211,7 @@ fn trial(
                 reference.name()
             )),
             (Some(d), None) => {
-                let step = d.step.map(|s| format!("step {s}")).unwrap_or_else(|| "setup".into());
+                let step = d.place();
                 problems.push(format!(
                     "diverges from {} at {step} ({} differs):\n--- {}\n{}\n+++ {}\n{}",
                     reference.name(),

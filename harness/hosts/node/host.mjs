@@ -9,10 +9,11 @@
 // until `return` or `fail`), so top-level and nested reads can never race.
 //
 // What is ours and what is Node's: WASI is node:wasi's own (uvwasi) except `random_get`,
-// `clock_time_get` (realtime and monotonic) and `proc_exit`, which pin the environment as
-// harness/src/pinned.rs does. `_initialize` goes through `wasi.initialize(instance)`, so Node's own
+// `clock_time_get`, `poll_oneoff` (virtual time) and `proc_exit`, which pin the environment as
+// harness/src/pinned.rs and pinned_wasi.rs do. `_initialize` goes through `wasi.initialize(instance)`, so Node's own
 // checks (ERR_WASI_ALREADY_STARTED, ERR_WASI_NOT_STARTED before it) are part of what is observed.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -457,7 +458,11 @@ class SplitMix64 {
 }
 
 const ERRNO_SUCCESS = 0;
+const ERRNO_BADF = 8;
 const ERRNO_FAULT = 21;
+const ERRNO_INVAL = 28;
+const ERRNO_NOTSUP = 58;
+const TICK_NS = 1000n;
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 
@@ -481,13 +486,54 @@ function pinnedWasi(st, own) {
       return ERRNO_SUCCESS;
     },
     clock_time_get(id, precision, result) {
-      if (id !== CLOCK_REALTIME && id !== CLOCK_MONOTONIC) return own.clock_time_get(id, precision, result);
-      const elapsed = process.hrtime.bigint() - st.started;
-      const ns = id === CLOCK_REALTIME ? st.wallEpochNs + elapsed : elapsed;
+      // Virtual time (harness/src/pinned.rs): one counter behind both clocks, one tick per reading.
+      if (id !== CLOCK_REALTIME && id !== CLOCK_MONOTONIC) return ERRNO_INVAL;
       const mem = memoryBuffer(st);
       const p = result >>> 0;
       if (!mem || p + 8 > mem.byteLength) return ERRNO_FAULT;
+      const now = st.now;
+      st.now += TICK_NS;
+      const ns = id === CLOCK_REALTIME ? st.wallEpochNs + now : now;
       new DataView(mem).setBigUint64(p, BigInt.asUintN(64, ns), true);
+      return ERRNO_SUCCESS;
+    },
+    poll_oneoff(input, output, n, nevents) {
+      // harness/src/pinned_wasi.rs's rules (wazero's semantics), sleeping in virtual time.
+      const mem = memoryBuffer(st);
+      const [inp, out, count, ne] = [input >>> 0, output >>> 0, n >>> 0, nevents >>> 0];
+      if (count === 0) return ERRNO_INVAL;
+      if (!mem || inp + count * 48 > mem.byteLength || out + count * 32 > mem.byteLength) return ERRNO_FAULT;
+      if (ne + 4 > mem.byteLength) return ERRNO_FAULT;
+      const view = new DataView(mem);
+      const subs = new Uint8Array(mem.slice(inp, inp + count * 48));
+      const sv = new DataView(subs.buffer);
+      new Uint8Array(mem, out, count * 32).fill(0);
+      view.setUint32(ne, count, true);
+      let sleep = null;
+      for (let i = 0; i < count; i++) {
+        const s = i * 48;
+        const tag = subs[s + 8];
+        let errno;
+        if (tag === 0) {
+          const flags = sv.getUint16(s + 40, true);
+          if (flags === 1) return ERRNO_NOTSUP;
+          if (flags !== 0) return ERRNO_INVAL;
+          const timeout = sv.getBigUint64(s + 24, true);
+          sleep = sleep === null || timeout < sleep ? timeout : sleep;
+          errno = ERRNO_SUCCESS;
+        } else if (tag === 1 || tag === 2) {
+          const fd = sv.getInt32(s + 16, true);
+          if (fd < 0) return ERRNO_BADF;
+          errno = fd > 2 ? ERRNO_BADF : tag === 1 ? ERRNO_SUCCESS : ERRNO_NOTSUP;
+        } else {
+          return ERRNO_INVAL;
+        }
+        const e = out + i * 32;
+        view.setBigUint64(e, sv.getBigUint64(s, true), true);
+        view.setUint16(e + 8, errno, true);
+        view.setUint8(e + 10, tag);
+      }
+      if (sleep !== null) st.now += sleep;
       return ERRNO_SUCCESS;
     },
     proc_exit(code) {
@@ -600,7 +646,7 @@ function instantiate(req) {
     err: tempFile('stderr'),
     random: new SplitMix64(seed),
     wallEpochNs,
-    started: 0n,
+    now: 0n, // virtual time, ns
   };
   current = st;
   st.wasi = new WASI({
@@ -615,7 +661,6 @@ function instantiate(req) {
   });
   const own = st.wasi.getImportObject().wasi_snapshot_preview1;
   const imports = { wasi_snapshot_preview1: pinnedWasi(st, own), [HARNESS]: harnessImports() };
-  st.started = process.hrtime.bigint();
   try {
     st.instance = new WebAssembly.Instance(loaded.module, imports);
   } catch (e) {
@@ -645,6 +690,12 @@ function readMemory(req) {
     throw new BadRequest(`read of ${len} bytes at ${addr} is out of bounds (memory is ${mem.byteLength} bytes)`);
   }
   return { bytes: Buffer.from(mem, addr, len).toString('hex') };
+}
+
+function memoryDigest() {
+  const mem = guestMemory(requireInstance());
+  const sha256 = crypto.createHash('sha256').update(new Uint8Array(mem)).digest('hex');
+  return { size: mem.byteLength, sha256 };
 }
 
 function writeMemory(req) {
@@ -818,6 +869,8 @@ function handle(req) {
         return readMemory(req);
       case 'write_memory':
         return writeMemory(req);
+      case 'memory_digest':
+        return memoryDigest();
       case 'signature':
         return signature(req);
       case 'output':

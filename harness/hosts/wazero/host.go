@@ -4,6 +4,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -211,6 +212,15 @@ func (h *host) handle(frame *importFrame, req *request) {
 			return
 		}
 		h.w.send(bytesReply{Bytes: hex.EncodeToString(b)})
+	case "memory_digest":
+		mem, err := memoryOf(mod)
+		if err != nil {
+			h.w.sendError("memory_digest: %v", err)
+			return
+		}
+		b, _ := mem.Read(0, mem.Size())
+		sum := sha256.Sum256(b)
+		h.w.send(digestReply{Size: uint64(len(b)), Sha256: hex.EncodeToString(sum[:])})
 	case "write_memory":
 		mem, err := memoryOf(mod)
 		if err != nil {
@@ -307,7 +317,7 @@ func (h *host) instantiate(req *request) error {
 		h.mod = nil
 	}
 	h.stdout, h.stderr = new(bytes.Buffer), new(bytes.Buffer)
-	clock := &pinnedClock{start: time.Now(), wallEpoch: uint64(*req.WallEpochNs)}
+	clock := &virtualClock{wallEpoch: uint64(*req.WallEpochNs)}
 	cfg := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions().
@@ -315,7 +325,7 @@ func (h *host) instantiate(req *request) error {
 		WithRandSource(&splitMix64{state: uint64(*req.Seed)}).
 		WithWalltime(clock.walltime, clockResolution).
 		WithNanotime(clock.nanotime, clockResolution).
-		WithNanosleep(sleeper(h.currentCtx)).
+		WithNanosleep(clock.nanosleep).
 		WithStdout(h.stdout).
 		WithStderr(h.stderr)
 	for _, kv := range req.Env {

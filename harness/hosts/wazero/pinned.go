@@ -2,9 +2,6 @@
 package main
 
 import (
-	"context"
-	"time"
-
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -31,33 +28,36 @@ func (s *splitMix64) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// pinnedClock starts at the pinned values when the instance is created and advances at the real rate.
-type pinnedClock struct {
-	start     time.Time
+// virtualClock is the pinned virtual time of harness/src/pinned.rs: monotonic time starts at 0
+// and realtime at wallEpoch, both read one counter, and every reading advances it by one tick.
+// wazero's own poll_oneoff stays: it sleeps through Nanosleep, which advances the counter by
+// the timeout instead of waiting, so Go's timers fire at once and at the same virtual instant
+// on every engine. wazero reads the clocks only for clock_time_get, so the count of readings
+// (and so the guest's memory) is the same as on the engines that serve the call themselves.
+type virtualClock struct {
+	now       uint64
 	wallEpoch uint64
 }
 
-func (c *pinnedClock) nanotime() int64 { return int64(time.Since(c.start)) }
+const tick = 1000 // ns per reading, PinnedClock::TICK
 
-func (c *pinnedClock) walltime() (int64, int32) {
-	ns := c.wallEpoch + uint64(time.Since(c.start))
+func (c *virtualClock) read() uint64 {
+	now := c.now
+	c.now += tick
+	return now
+}
+
+func (c *virtualClock) nanotime() int64 { return int64(c.read()) }
+
+func (c *virtualClock) walltime() (int64, int32) {
+	ns := c.wallEpoch + c.read()
 	return int64(ns / 1e9), int32(ns % 1e9)
 }
 
-const clockResolution = sys.ClockResolution(1)
-
-// sleeper sleeps for real (Go's time.Sleep re-reads the monotonic clock until it has passed),
-// but wakes early when the running call's context is done, so a deadline is not held up.
-func sleeper(current func() context.Context) sys.Nanosleep {
-	return func(ns int64) {
-		if ns <= 0 {
-			return
-		}
-		t := time.NewTimer(time.Duration(ns))
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-current().Done():
-		}
+func (c *virtualClock) nanosleep(ns int64) {
+	if ns > 0 {
+		c.now += uint64(ns)
 	}
 }
+
+const clockResolution = sys.ClockResolution(1)

@@ -109,6 +109,10 @@ type (
 	bytesReply struct {
 		Bytes string `json:"bytes"`
 	}
+	digestReply struct {
+		Size   uint64 `json:"size"`
+		Sha256 string `json:"sha256"`
+	}
 	signatureReply struct {
 		Params  []string `json:"params"`
 		Results []string `json:"results"`

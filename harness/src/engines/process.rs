@@ -556,6 +556,20 @@ impl Instance for ProcessInstance {
         self.simple(json!({"op":"write_memory","addr":addr,"bytes":hex::encode(bytes)}))
             .map(|_| ())
     }
+    fn memory_digest(&mut self) -> Result<crate::trace::Memory, String> {
+        let reply = self.simple(json!({"op":"memory_digest"}))?;
+        let size = reply.get("size").and_then(serde_json::Value::as_u64);
+        let sha256 = reply.get("sha256").and_then(serde_json::Value::as_str);
+        match (size, sha256) {
+            (Some(size), Some(sha256)) if sha256.len() == 64 => Ok(crate::trace::Memory::Digest {
+                size,
+                sha256: sha256.to_string(),
+            }),
+            _ => Err(format!(
+                "memory_digest: no \"size\" and \"sha256\" in {reply}"
+            )),
+        }
+    }
     fn take_host_calls(&mut self) -> Vec<HostCall> {
         std::mem::take(&mut self.calls)
     }

@@ -5,7 +5,8 @@
 
 use crate::engine::{Capture, Engine, Instance, LoadedModule, ModuleMemo, NO_MEMORY};
 use crate::hostabi::{self, HostContext};
-use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
+use crate::pinned::{self, Budget};
+use crate::pinned_wasi::PinnedWasi;
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -26,10 +27,8 @@ const VERSION: &str = "7.4.2";
 const WASI: &str = "wasi_snapshot_preview1";
 
 /// WASI errno values the shadowed preview1 functions return (witx `errno`).
-const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_BADF: i32 = 8;
 const ERRNO_FAULT: i32 = 21;
-const ERRNO_INVAL: i32 = 28;
 
 pub struct Wasmer {
     /// The tokio runtime wasix's task manager runs on, made on first use (start-up).
@@ -122,8 +121,7 @@ struct HostState {
     /// exports through them (wasmer's caller has no `get_export`).
     instance: Option<wasmer::Instance>,
     memory: Option<Memory>,
-    clock: PinnedClock,
-    random: PinnedRandom,
+    pinned: PinnedWasi,
 }
 
 impl Engine for Wasmer {
@@ -319,50 +317,45 @@ fn define_harness(store: &mut Store, env: &FunctionEnv<HostState>, imports: &mut
 }
 
 // wasix offers no hook for its clocks or its random source (`clock_time_get` reads the host
-// clock, `random_get` calls getrandom), so these preview1 imports are shadowed with our own,
-// which serve the pinned clock and random stream as the other engines do. wasix also always
+// clock, `random_get` calls getrandom, `poll_oneoff` sleeps on tokio), so these preview1 imports
+// are shadowed with pinned_wasi.rs's, as in the other in-process engines. wasix also always
 // reports its virtual root as a preopened "/" on fd 3, with no builder option to drop it; the
 // harness gives guests no preopens, and Go's syscall package enumerates them at start-up, so
 // `fd_prestat_get`/`fd_prestat_dir_name` are shadowed too and answer EBADF like an engine with
 // none. Every other WASI function is wasix's own.
 
-/// preview1 `random_get(buf, buf_len) -> errno`: the pinned stream, one `fill` per call, as
-/// wasmtime-wasi and wasi-common draw it.
-fn random_get(mut env: FunctionEnvMut<HostState>, buf: i32, buf_len: i32) -> i32 {
+/// Runs one of the pinned preview1 functions (pinned_wasi.rs) on the guest's memory.
+fn with_pinned(
+    env: &mut FunctionEnvMut<HostState>,
+    f: impl FnOnce(&mut PinnedWasi, &mut [u8]) -> i32,
+) -> i32 {
     let Some(memory) = env.data().memory.clone() else {
         return ERRNO_FAULT;
     };
     let (state, mut store) = env.data_and_store_mut();
-    let mem = memory_slice(&memory, &mut store);
-    let start = buf as u32 as usize;
-    let Some(dst) = start
-        .checked_add(buf_len as u32 as usize)
-        .and_then(|end| mem.get_mut(start..end))
-    else {
-        return ERRNO_FAULT;
-    };
-    state.random.fill(dst);
-    ERRNO_SUCCESS
+    f(&mut state.pinned, memory_slice(&memory, &mut store))
 }
 
-/// preview1 `clock_time_get(id, precision, *time) -> errno`: realtime and monotonic from the
-/// pinned clock; the CPU-time clocks are EBADF, as in wasmtime-wasi.
-fn clock_time_get(mut env: FunctionEnvMut<HostState>, id: i32, _precision: i64, time: i32) -> i32 {
-    let clock = env.data().clock;
-    let now = match id {
-        0 => clock.wall(),
-        1 => clock.monotonic(),
-        2 | 3 => return ERRNO_BADF,
-        _ => return ERRNO_INVAL,
-    };
-    let Some(memory) = env.data().memory.clone() else {
-        return ERRNO_FAULT;
-    };
-    let nanos = (now.as_nanos() as u64).to_le_bytes();
-    match crate::engine::write_bytes(memory_slice(&memory, &mut env), time as u32, &nanos) {
-        Ok(()) => ERRNO_SUCCESS,
-        Err(_) => ERRNO_FAULT,
-    }
+fn random_get(mut env: FunctionEnvMut<HostState>, buf: i32, len: i32) -> i32 {
+    with_pinned(&mut env, |w, mem| w.random_get(mem, buf as u32, len as u32))
+}
+
+fn clock_time_get(mut env: FunctionEnvMut<HostState>, id: i32, _precision: i64, out: i32) -> i32 {
+    with_pinned(&mut env, |w, mem| {
+        w.clock_time_get(mem, id as u32, out as u32)
+    })
+}
+
+fn poll_oneoff(
+    mut env: FunctionEnvMut<HostState>,
+    input: i32,
+    output: i32,
+    n: i32,
+    nevents: i32,
+) -> i32 {
+    with_pinned(&mut env, |w, mem| {
+        w.poll_oneoff(mem, input as u32, output as u32, n as u32, nevents as u32)
+    })
 }
 
 /// preview1 `fd_prestat_get(fd, *prestat) -> errno`: there are no preopens.
@@ -413,8 +406,7 @@ impl LoadedModule for Loaded {
                 calls: Vec::new(),
                 instance: None,
                 memory: None,
-                clock: PinnedClock::new(),
-                random: PinnedRandom::new(),
+                pinned: PinnedWasi::new(),
             },
         );
         imports.define(
@@ -426,6 +418,11 @@ impl LoadedModule for Loaded {
             WASI,
             "clock_time_get",
             Function::new_typed_with_env(&mut store, &env, clock_time_get),
+        );
+        imports.define(
+            WASI,
+            "poll_oneoff",
+            Function::new_typed_with_env(&mut store, &env, poll_oneoff),
         );
         imports.define(
             WASI,

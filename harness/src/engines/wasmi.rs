@@ -6,6 +6,7 @@ use crate::engine::{
 };
 use crate::hostabi::{self, HostContext};
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
+use crate::pinned_wasi::PinnedWasi;
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -49,6 +50,7 @@ struct Compiled {
 struct HostState {
     wasi: WasiCtx,
     calls: Vec<HostCall>,
+    pinned: PinnedWasi,
 }
 
 impl Engine for Wasmi {
@@ -133,6 +135,8 @@ fn linker(engine: &wasmi::Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmi_wasi::add_to_linker(&mut linker, |s| &mut s.wasi)
         .map_err(|e| anyhow::anyhow!("wasmi: linking WASI: {e}"))?;
+    // The pinned environment's own preview1 functions replace wasi-common's (pinned_wasi.rs).
+    crate::link_pinned_wasi!(linker, Caller, Extern, HostState, pinned);
     for import in hostabi::IMPORTS {
         let ty = FuncType::new(
             import.params.iter().map(|t| val_type(*t)),
@@ -221,8 +225,8 @@ impl LoadedModule for Loaded {
         let (stdout, stderr) = (Capture::default(), Capture::default());
         let clock = PinnedClock::new();
         let clocks = wasi_common::WasiClocks::new()
-            .with_system(SystemClock(clock))
-            .with_monotonic(MonotonicClock(clock));
+            .with_system(SystemClock(clock.clone()))
+            .with_monotonic(MonotonicClock(clock.clone()));
         let mut wasi = WasiCtx::new(
             Box::new(Random(PinnedRandom::new())),
             clocks,
@@ -242,6 +246,10 @@ impl LoadedModule for Loaded {
             HostState {
                 wasi,
                 calls: Vec::new(),
+                pinned: PinnedWasi {
+                    clock,
+                    random: PinnedRandom::new(),
+                },
             },
         );
         store
@@ -340,7 +348,8 @@ impl wasi_common::WasiSystemClock for SystemClock {
 }
 
 /// wasi-common reports monotonic time relative to the first reading, so this clock only has to
-/// advance at the real rate from a fixed origin.
+/// advance from a fixed origin. (Guests read the clocks through pinned_wasi.rs; these serve
+/// wasi-common's own bookkeeping.)
 struct MonotonicClock(PinnedClock);
 impl wasi_common::WasiMonotonicClock for MonotonicClock {
     fn resolution(&self) -> std::time::Duration {

@@ -4,6 +4,7 @@
 use crate::engine::{Engine, Instance, LoadedModule, ModuleMemo, NO_MEMORY};
 use crate::hostabi::{self, HostContext};
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
+use crate::pinned_wasi::PinnedWasi;
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -122,6 +123,7 @@ struct Compiled {
 struct HostState {
     wasi: WasiP1Ctx,
     calls: Vec<HostCall>,
+    pinned: PinnedWasi,
 }
 
 impl Engine for Wasmtime {
@@ -215,6 +217,8 @@ fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
     let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| &mut s.wasi)
         .map_err(anyhow::Error::from)?;
+    // The pinned environment's own preview1 functions replace wasmtime-wasi's (pinned_wasi.rs).
+    crate::link_pinned_wasi!(linker, Caller, Extern, HostState, pinned);
     for import in hostabi::IMPORTS {
         let ty = FuncType::new(
             engine,
@@ -307,8 +311,8 @@ impl LoadedModule for Loaded {
             .envs(pinned::ENV)
             .stdout(stdout.clone())
             .stderr(stderr.clone())
-            .wall_clock(WallClock(clock))
-            .monotonic_clock(MonotonicClock(clock))
+            .wall_clock(WallClock(clock.clone()))
+            .monotonic_clock(MonotonicClock(clock.clone()))
             .secure_random(Random(PinnedRandom::new()))
             .insecure_random(Random(PinnedRandom::new()))
             .insecure_random_seed(u128::from(PinnedRandom::SEED))
@@ -318,6 +322,10 @@ impl LoadedModule for Loaded {
             HostState {
                 wasi,
                 calls: Vec::new(),
+                pinned: PinnedWasi {
+                    clock: clock.clone(),
+                    random: PinnedRandom::new(),
+                },
             },
         );
         store.epoch_deadline_trap();

@@ -38,6 +38,9 @@ pub fn render(
                 "recovered_engine_crashes": c.runs.iter().flat_map(|r| r.recovered_crashes.iter().map(move |m| json!({
                     "engine": r.engine, "message": m,
                 }))).collect::<Vec<_>>(),
+                // The memory oracle, per engine: the digest compared, or why it was not.
+                "memory": c.runs.iter().map(|r| (r.engine.clone(), json!(r.normalized.memory.to_string())))
+                    .collect::<serde_json::Map<String, Value>>(),
                 "elapsed_ms": c.runs.iter().map(|r| (r.engine.clone(), json!((r.elapsed.as_secs_f64() * 1e4).round() / 10.0)))
                     .collect::<serde_json::Map<String, Value>>(),
             })

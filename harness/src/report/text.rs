@@ -65,10 +65,7 @@ pub fn render(
 
     for c in cases {
         for (engine, d) in &c.judgement.divergences {
-            let step = d
-                .step
-                .map(|s| format!("step {s}"))
-                .unwrap_or_else(|| "setup".into());
+            let step = d.place();
             let reference = c.judgement.reference.as_deref().unwrap_or("?");
             let _ = writeln!(
                 out,
@@ -118,10 +115,7 @@ pub fn render(
 
     for g in go_differences {
         let d = &g.divergence;
-        let step = d
-            .step
-            .map(|s| format!("step {s}"))
-            .unwrap_or_else(|| "setup".into());
+        let step = d.place();
         let _ = writeln!(
             out,
             "\nGo-version difference (not a runtime divergence): {}/{} changed from {} to {} on {}: {step}, {} differs",
