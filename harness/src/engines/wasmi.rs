@@ -65,17 +65,26 @@ impl Engine for Wasmi {
     }
     fn load(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
         let digest: [u8; 32] = Sha256::digest(wasm).into();
-        let compiled = self.memo.get_or_try_insert(&digest, || {
-            let module = Module::new(&self.engine, wasm)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("wasmi: compiling")?;
-            Ok(Compiled {
-                engine: self.engine.clone(),
-                module,
-                linker: linker(&self.engine)?,
-            })
-        })?;
+        let compiled = self
+            .memo
+            .get_or_try_insert(&digest, || self.compile(wasm))?;
         Ok(Arc::new(Loaded(compiled)))
+    }
+    fn load_transient(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
+        Ok(Arc::new(Loaded(Arc::new(self.compile(wasm)?))))
+    }
+}
+
+impl Wasmi {
+    fn compile(&self, wasm: &[u8]) -> Result<Compiled> {
+        let module = Module::new(&self.engine, wasm)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("wasmi: compiling")?;
+        Ok(Compiled {
+            engine: self.engine.clone(),
+            module,
+            linker: linker(&self.engine)?,
+        })
     }
 }
 
@@ -331,7 +340,15 @@ fn classify(e: wasmi::Error) -> Outcome {
             TrapCode::StackOverflow => TrapKind::StackOverflow,
             _ => TrapKind::Other,
         }
+    } else if matches!(
+        e.kind(),
+        wasmi::errors::ErrorKind::Message(_) | wasmi::errors::ErrorKind::Host(_)
+    ) {
+        // Raised by a host function while the guest ran (a WASI function that fails instead of
+        // returning an errno): the guest's call traps with it.
+        TrapKind::HostError
     } else {
+        // A refusal of the call itself (wrong argument types or count).
         return Outcome::Refused { message };
     };
     Outcome::Trap { kind, message }

@@ -163,6 +163,17 @@ impl Engine for Wasmtime {
         })?;
         Ok(Arc::new(Loaded(compiled)))
     }
+    fn load_transient(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
+        let engine = self.engine()?;
+        let module = Module::new(engine, wasm)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{}: compiling", self.name()))?;
+        Ok(Arc::new(Loaded(Arc::new(Compiled {
+            engine: engine.clone(),
+            module,
+            linker: linker(engine)?,
+        }))))
+    }
 }
 
 fn val_type(t: ValType) -> wasmtime::ValType {
@@ -412,8 +423,12 @@ fn classify(e: wasmtime::Error) -> Outcome {
             Trap::StackOverflow => TrapKind::StackOverflow,
             _ => TrapKind::Other,
         }
+    } else if e.downcast_ref::<wasmtime::WasmBacktrace>().is_some() {
+        // An error raised by a host function while the guest ran (a WASI function that fails
+        // instead of returning an errno): the guest's call traps with it.
+        TrapKind::HostError
     } else {
-        // Not a trap: a host-side refusal such as wrong argument types.
+        // Not raised while the guest ran: a refusal of the call itself (wrong argument types).
         return Outcome::Refused { message };
     };
     Outcome::Trap { kind, message }
