@@ -20,6 +20,32 @@ pub trait Engine: Send + Sync {
     }
     /// Compiles (or fetches from the engine's cache) a module for instantiation.
     fn load(&self, wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>>;
+    /// Compiles a module for one use: nothing is memoised or cached on disk. Fuzzing loads
+    /// thousands of modules; keeping them all would exhaust memory and disk.
+    fn load_transient(&self, wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>> {
+        self.load(wasm)
+    }
+}
+
+/// An engine whose every load is [`Engine::load_transient`], for code that only calls `load`.
+pub struct Transient(pub Arc<dyn Engine>);
+
+impl Engine for Transient {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn implementation(&self) -> &'static str {
+        self.0.implementation()
+    }
+    fn version(&self) -> String {
+        self.0.version()
+    }
+    fn availability(&self) -> Result<(), String> {
+        self.0.availability()
+    }
+    fn load(&self, wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>> {
+        self.0.load_transient(wasm)
+    }
 }
 
 /// A compiled module, ready to be instantiated any number of times.

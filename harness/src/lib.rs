@@ -7,6 +7,7 @@ pub mod diff;
 pub mod engine;
 pub mod engines;
 pub mod expect;
+pub mod fuzz;
 pub mod guests;
 pub mod hostabi;
 pub mod matrix;

@@ -8,7 +8,7 @@ use reactor_harness::guests::{self, BuiltGuest, SetupError};
 use reactor_harness::matrix::{self, CaseReport};
 use reactor_harness::pinned::Budget;
 use reactor_harness::report::{self, EngineStatus, Summary};
-use reactor_harness::{normalize, paths, runner};
+use reactor_harness::{fuzz, normalize, paths, runner};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -65,6 +65,42 @@ enum Command {
     },
     /// List every engine with its version and availability.
     Engines,
+    /// Run any reactor-shaped module's lifecycle on every engine and diff the traces:
+    /// `_initialize` if exported, then each other exported function once, with zero arguments
+    /// unless `--args` gives them. Exit 0 when the engines agree, 1 when they do not.
+    Module {
+        /// A .wasm or .wat file.
+        file: PathBuf,
+        /// Arguments for one export, `NAME=VALUE,VALUE` with canonical values (`i32:-1`,
+        /// `f64:bits:0x7ff4000000000001`); repeatable.
+        #[arg(long = "args")]
+        args: Vec<String>,
+        /// Only these engines (repeatable); default: every available engine.
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+    },
+    /// Reproduce a fuzz finding (a folder with module.wasm or module.wat, and plan.toml).
+    Replay {
+        path: PathBuf,
+        /// Only these engines (repeatable); default: every available engine.
+        #[arg(long = "engine")]
+        engines: Vec<String>,
+    },
+    /// Run a fuzz target in process from a seeded generator (no libFuzzer, no coverage
+    /// guidance): the same library function as `cargo fuzz run TARGET`, for a smoke campaign on
+    /// stable Rust. Findings go to findings/<target>/. Engines: REACTOR_HARNESS_FUZZ_ENGINES.
+    Fuzz {
+        /// calls, marshal or smith.
+        target: String,
+        /// How many inputs.
+        #[arg(long, default_value_t = 100)]
+        iterations: usize,
+        /// Stop after this many seconds even if iterations remain.
+        #[arg(long)]
+        seconds: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Build (or report from the cache) every guest module.
     BuildGuests {
         #[command(flatten)]
@@ -189,6 +225,48 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Module {
+            file,
+            args,
+            engines,
+        } => {
+            let wasm = if file.extension().is_some_and(|e| e == "wat") {
+                wat::parse_file(&file).with_context(|| format!("parsing {}", file.display()))?
+            } else {
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?
+            };
+            let mut given = std::collections::BTreeMap::new();
+            for a in &args {
+                let (name, values) = a
+                    .split_once('=')
+                    .with_context(|| format!("--args `{a}` is not NAME=VALUE,VALUE"))?;
+                let values = values
+                    .split(',')
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string);
+                given.insert(name.to_string(), values.collect());
+            }
+            let plan = fuzz::module::lifecycle(&wasm, &given)
+                .with_context(|| format!("{}", file.display()))?;
+            let case = fuzz::Case {
+                target: "module".into(),
+                wasm: Arc::new(wasm),
+                origin: file.display().to_string(),
+                plan,
+                transient: true,
+            };
+            check_case(&case, &engines)
+        }
+        Command::Replay { path, engines } => {
+            let case = fuzz::findings::read(&path)?;
+            check_case(&case, &engines)
+        }
+        Command::Fuzz {
+            target,
+            iterations,
+            seconds,
+            seed,
+        } => fuzz_in_process(&target, iterations, seconds, seed),
         Command::Trace {
             guests,
             scenario,
@@ -233,6 +311,65 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             run(engines, guests, scenarios, json, require_engines, budget)
         }
     }
+}
+
+/// Runs one case on the selected (or every available) engine and prints what happened.
+fn check_case(case: &fuzz::Case, names: &[String]) -> Result<ExitCode> {
+    let oracle = if names.is_empty() {
+        fuzz::Oracle::from_env()?
+    } else {
+        let all = engine::registry();
+        fuzz::Oracle::with(engine::select(&all, names)?)?
+    };
+    let checked = oracle.check(case)?;
+    print!("{}", fuzz::describe(case, &checked));
+    Ok(match checked.verdict {
+        fuzz::CaseVerdict::Finding(_) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// A seeded, uninstrumented campaign of one target; prints inputs per second at the end.
+fn fuzz_in_process(
+    target: &str,
+    iterations: usize,
+    seconds: Option<u64>,
+    seed: u64,
+) -> Result<ExitCode> {
+    let oracle = fuzz::Oracle::from_env()?;
+    let run: fn(&fuzz::Oracle, &mut arbitrary::Unstructured) -> arbitrary::Result<()> = match target
+    {
+        "calls" => fuzz::calls::run,
+        "marshal" => fuzz::marshal::run,
+        "smith" => fuzz::smith::run,
+        other => anyhow::bail!("unknown fuzz target `{other}`; there are: calls, marshal, smith"),
+    };
+    let start = std::time::Instant::now();
+    let before = fuzz::findings_count();
+    let mut done = 0;
+    let mut rng = reactor_harness::pinned::PinnedRandom::new();
+    for _ in 0..seed {
+        rng.next_u64();
+    }
+    while done < iterations && seconds.is_none_or(|s| start.elapsed().as_secs() < s) {
+        let mut data = vec![0u8; 4096];
+        rng.fill(&mut data);
+        let _ = run(&oracle, &mut arbitrary::Unstructured::new(&data));
+        done += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let found = fuzz::findings_count() - before;
+    println!(
+        "{target}: {done} inputs in {secs:.1} s ({:.2} inputs/s) on {} engines; {found} new findings in {}",
+        done as f64 / secs,
+        oracle.engines.len(),
+        fuzz::findings::dir().join(target).display()
+    );
+    Ok(if found > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn build(args: &GuestArgs) -> Result<Vec<BuiltGuest>> {

@@ -371,7 +371,6 @@ fn convert_step(raw: RawStep, index: usize) -> Result<Step> {
     })
 }
 
-
 /// The property the `scenario_file` fuzz target checks, and `cargo test` replays over
 /// corpus/scenario_file/: any bytes give scenarios or an error (never a panic), and every value an
 /// accepted scenario holds prints back to itself.

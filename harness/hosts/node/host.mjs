@@ -585,6 +585,8 @@ function requireUint(req, key) {
   return n;
 }
 
+let transientKey = null;
+
 function load(req) {
   const key = requireString(req, 'module');
   if (modules.has(key)) return { ok: true };
@@ -598,6 +600,11 @@ function load(req) {
   } catch (e) {
     infoError = `reading the function types of ${file}: ${e.message}`;
     diag(`host.mjs: ${infoError}`);
+  }
+  if (req.transient === true) {
+    // Fuzzing loads thousands of modules: keep one transient module at a time.
+    if (transientKey !== null) modules.delete(transientKey);
+    transientKey = key;
   }
   modules.set(key, { module, info, infoError });
   return { ok: true };

@@ -76,10 +76,12 @@ type host struct {
 	w        *wire
 	runtime  wazero.Runtime
 	compiled map[string]wazero.CompiledModule
-	mod      api.Module // the current instance, nil before the first instantiate
-	stdout   *bytes.Buffer
-	stderr   *bytes.Buffer
-	running  []context.Context // contexts of the calls in progress, innermost last
+	// transient is the key of the one module loaded with "transient":true, "" when none.
+	transient string
+	mod       api.Module // the current instance, nil before the first instantiate
+	stdout    *bytes.Buffer
+	stderr    *bytes.Buffer
+	running   []context.Context // contexts of the calls in progress, innermost last
 }
 
 func newHost(ctx context.Context, w *wire, cfg wazero.RuntimeConfig) (*host, error) {
@@ -293,6 +295,18 @@ func (h *host) load(ctx context.Context, req *request) error {
 	cm, err := h.runtime.CompileModule(ctx, wasm)
 	if err != nil {
 		return err
+	}
+	if req.Transient {
+		// Fuzzing loads thousands of modules: keep one transient module at a time.
+		if old, ok := h.compiled[h.transient]; ok && h.transient != "" {
+			if h.mod != nil {
+				_ = h.mod.Close(ctx)
+				h.mod = nil
+			}
+			_ = old.Close(ctx)
+			delete(h.compiled, h.transient)
+		}
+		h.transient = req.Module
 	}
 	h.compiled[req.Module] = cm
 	return nil

@@ -17,6 +17,7 @@ type request struct {
 	Op          string     `json:"op"`
 	Module      string     `json:"module"`
 	Path        string     `json:"path"`
+	Transient   bool       `json:"transient"`
 	Argv        []string   `json:"argv"`
 	Env         [][]string `json:"env"`
 	Seed        *decU64    `json:"seed"`

@@ -116,6 +116,15 @@ impl Engine for ProcessEngine {
             .map_err(Clone::clone)
     }
     fn load(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
+        self.load_with(wasm, false)
+    }
+    fn load_transient(&self, wasm: &[u8]) -> Result<Arc<dyn LoadedModule>> {
+        self.load_with(wasm, true)
+    }
+}
+
+impl ProcessEngine {
+    fn load_with(&self, wasm: &[u8], transient: bool) -> Result<Arc<dyn LoadedModule>> {
         if let Err(e) = self.shared.probe() {
             bail!("{} is unavailable: {e}", self.name);
         }
@@ -132,6 +141,7 @@ impl Engine for ProcessEngine {
             shared: self.shared.clone(),
             key,
             path,
+            transient,
         };
         // Compile now, in one host, so that compile time is counted as compile time; other hosts
         // of the pool load the module when they first instantiate it.
@@ -147,10 +157,16 @@ impl ProcessModule {
         if !process.loaded.contains(&self.key) {
             process
                 .request(
-                    &json!({"op":"load","module":self.key,"path":self.path}),
+                    &json!({"op":"load","module":self.key,"path":self.path,"transient":self.transient}),
                     deadline,
                 )
                 .with_context(|| format!("{}: load", self.shared.name))?;
+            if self.transient {
+                // The host dropped its previous transient module.
+                if let Some(old) = process.transient.replace(self.key.clone()) {
+                    process.loaded.remove(&old);
+                }
+            }
             process.loaded.insert(self.key.clone());
         }
         Ok(())
@@ -161,6 +177,8 @@ struct ProcessModule {
     shared: Arc<Shared>,
     key: String,
     path: PathBuf,
+    /// Loaded for one use (fuzzing): hosts keep one such module at a time.
+    transient: bool,
 }
 
 impl LoadedModule for ProcessModule {
@@ -199,6 +217,8 @@ struct HostProcess {
     stderr: Arc<Mutex<VecDeque<String>>>,
     version: String,
     loaded: HashSet<String>,
+    /// The key of the one transient module this host holds.
+    transient: Option<String>,
 }
 
 /// Why a host process can no longer be used.
@@ -251,6 +271,7 @@ impl HostProcess {
             stderr: tail,
             version: String::new(),
             loaded: HashSet::new(),
+            transient: None,
         };
         let ready = process
             .read(Instant::now() + START_LIMIT)

@@ -1,0 +1,3 @@
+module reactorharness/guests/fuzz
+
+go 1.24
