@@ -94,7 +94,11 @@ pub fn lifecycle(wasm: &[u8], args: &BTreeMap<String, Vec<String>>) -> Result<Pl
             bail!("--args names `{name}`, which is not an exported function of the module");
         }
     }
-    let mut plan = Plan::default();
+    // Any module, not only Go reactors: a trap does not end the lifecycle.
+    let mut plan = Plan {
+        after_trap: true,
+        ..Plan::default()
+    };
     let (init, rest): (Vec<&Export>, Vec<&Export>) =
         exports.iter().partition(|e| e.name == "_initialize");
     for e in init.into_iter().chain(rest) {

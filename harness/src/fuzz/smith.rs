@@ -55,7 +55,8 @@ pub fn config() -> wasm_smith::Config {
         exports: Some(exports.clone()),
         allow_start_export: false,
         canonicalize_nans: true,
-        max_memories: 1,
+        // The export shape brings the one memory; wasm-smith would otherwise add a second.
+        max_memories: 0,
         max_memory32_bytes: 4 * 65536,
         memory_max_size_required: true,
         max_tables: 1,
@@ -74,6 +75,7 @@ pub fn config() -> wasm_smith::Config {
         wide_arithmetic_enabled: false,
         extended_const_enabled: false,
         custom_page_sizes_enabled: false,
+        compact_imports_enabled: false,
         ..wasm_smith::Config::default()
     }
 }
@@ -114,18 +116,19 @@ fn raw_value(u: &mut Unstructured, t: ValType) -> Result<Value> {
 }
 
 /// A case: a generated module, `_initialize`, then up to ten calls of its exports and writes to
-/// its memory, in an arbitrary order with arbitrary arguments.
+/// its memory, in an arbitrary order with arbitrary arguments. The plan is drawn first (the
+/// exports are fixed by the shape), so that wasm-smith, which takes whatever bytes are left,
+/// cannot starve it.
 pub fn case(u: &mut Unstructured) -> Result<Case> {
-    let mut module = wasm_smith::Module::new(config(), u)?;
-    module
-        .ensure_termination(FUEL)
-        .map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    let wasm = module.to_bytes();
-    let exports = super::module::exports(&wasm).map_err(|_| arbitrary::Error::IncorrectFormat)?;
-    let mut plan = Plan::default();
-    plan.call("_initialize", &[]);
+    let exports = super::module::exports(&config().exports.expect("the shape has exports"))
+        .expect("the export shape parses");
     let callable: Vec<_> = exports.iter().filter(|e| e.name != "_initialize").collect();
-    for _ in 0..u.int_in_range(0..=10)? {
+    let mut plan = Plan {
+        after_trap: true,
+        ..Plan::default()
+    };
+    plan.call("_initialize", &[]);
+    for _ in 0..u.int_in_range(1..=10)? {
         if u.ratio(1, 6)? {
             let len = u.int_in_range(1..=32)?;
             plan.steps.push(PlanStep::WriteMemory {
@@ -142,9 +145,13 @@ pub fn case(u: &mut Unstructured) -> Result<Case> {
             .collect::<Result<Vec<_>>>()?;
         plan.call(&e.name, &args);
     }
+    let mut module = wasm_smith::Module::new(config(), u)?;
+    module
+        .ensure_termination(FUEL)
+        .map_err(|_| arbitrary::Error::IncorrectFormat)?;
     Ok(Case {
         target: "smith".into(),
-        wasm: Arc::new(wasm),
+        wasm: Arc::new(module.to_bytes()),
         origin: "wasm-smith (harness/src/fuzz/smith.rs)".into(),
         plan,
         transient: true,
