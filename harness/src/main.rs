@@ -86,6 +86,14 @@ enum Command {
         #[arg(long = "engine")]
         engines: Vec<String>,
     },
+    /// Minimise a finding: drop plan steps and shrink the module (wasm-shrink) while the same
+    /// divergence still happens; the result is written as a new finding beside the original.
+    Shrink {
+        path: PathBuf,
+        /// wasm-shrink's attempts.
+        #[arg(long, default_value_t = 300)]
+        attempts: u32,
+    },
     /// Run a fuzz target in process from a seeded generator (no libFuzzer, no coverage
     /// guidance): the same library function as `cargo fuzz run TARGET`, for a smoke campaign on
     /// stable Rust. Findings go to findings/<target>/. Engines: REACTOR_HARNESS_FUZZ_ENGINES.
@@ -260,6 +268,20 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Replay { path, engines } => {
             let case = fuzz::findings::read(&path)?;
             check_case(&case, &engines)
+        }
+        Command::Shrink { path, attempts } => {
+            let case = fuzz::findings::read(&path)?;
+            let oracle = fuzz::Oracle::from_env()?;
+            let (out, sizes) =
+                fuzz::shrink::shrink(&oracle, &case, attempts, &fuzz::findings::dir())?;
+            println!(
+                "{sizes}
+minimised finding: {}
+reproduce: cargo run --release -- replay {}",
+                out.display(),
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Fuzz {
             target,

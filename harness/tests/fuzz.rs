@@ -224,6 +224,32 @@ fn a_finding_is_written_whole_once_and_replays() {
         text.contains("FINDING") && text.contains("exit 138"),
         "{text}"
     );
+    // `shrink` keeps the divergence and writes a new, smaller finding beside the original.
+    let shrunk = Command::new(exe)
+        .args(["shrink", "--attempts", "20"])
+        .arg(&dir)
+        .env("REACTOR_HARNESS_FINDINGS", &root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shrunk.stdout);
+    assert_eq!(
+        shrunk.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&shrunk.stderr)
+    );
+    let min = text
+        .lines()
+        .find_map(|l| l.strip_prefix("minimised finding: "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no minimised finding in: {text}"));
+    let small = findings::read(&min).unwrap();
+    assert!(small.wasm.len() <= case.wasm.len() && small.plan.steps.len() <= case.plan.steps.len());
+    assert!(
+        small.plan.steps.len() < case.plan.steps.len(),
+        "`_initialize` is not needed: {text}"
+    );
+    assert!(dir.join("note").is_file(), "shrinking touched the original");
     let ok = Command::new(exe)
         .arg("module")
         .arg(corpus().join("module/pinned-wasi.wat"))

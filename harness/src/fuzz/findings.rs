@@ -120,8 +120,18 @@ pub fn read(path: &Path) -> Result<Case> {
     let origin = std::fs::read_to_string(path.join("origin.txt"))
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| path.display().to_string());
+    // findings/<target>/<id>: the target is the parent folder's name.
+    let target = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| {
+            p.parent()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "replay".into());
     Ok(Case {
-        target: "replay".into(),
+        target,
         wasm: Arc::new(wasm),
         origin,
         plan,

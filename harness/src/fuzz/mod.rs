@@ -13,6 +13,7 @@ pub mod calls;
 pub mod findings;
 pub mod marshal;
 pub mod module;
+pub mod shrink;
 pub mod smith;
 
 use crate::diff::{self, KnownDivergences, Verdict};
