@@ -359,13 +359,7 @@ fn fuzz_in_process(
     seed: u64,
 ) -> Result<ExitCode> {
     let oracle = fuzz::Oracle::from_env()?;
-    let run: fn(&fuzz::Oracle, &mut arbitrary::Unstructured) -> arbitrary::Result<()> = match target
-    {
-        "calls" => fuzz::calls::run,
-        "marshal" => fuzz::marshal::run,
-        "smith" => fuzz::smith::run,
-        other => anyhow::bail!("unknown fuzz target `{other}`; there are: calls, marshal, smith"),
-    };
+    let run = fuzz::target(target)?;
     let start = std::time::Instant::now();
     let before = fuzz::findings_count();
     let mut done = 0;
@@ -376,7 +370,7 @@ fn fuzz_in_process(
     while done < iterations && seconds.is_none_or(|s| start.elapsed().as_secs() < s) {
         let mut data = vec![0u8; 4096];
         rng.fill(&mut data);
-        let _ = run(&oracle, &mut arbitrary::Unstructured::new(&data));
+        let _ = fuzz::run_target(run, &oracle, &mut arbitrary::Unstructured::new(&data));
         done += 1;
     }
     let secs = start.elapsed().as_secs_f64();

@@ -44,7 +44,7 @@ fn seeded(
 
 #[test]
 fn smith_seeded_modules_agree_on_every_engine() {
-    let cases = seeded(40, 1, fuzz::smith::case);
+    let cases = seeded(40, 1, |u| fuzz::smith::case(oracle(), u));
     assert!(
         cases.len() >= 30,
         "only {} of 40 inputs made a module",
@@ -81,7 +81,7 @@ fn smith_seeded_modules_agree_on_every_engine() {
 
 #[test]
 fn calls_seeded_sequences_agree_on_every_engine() {
-    let cases = seeded(25, 2, fuzz::calls::case);
+    let cases = seeded(25, 2, |u| fuzz::calls::case(oracle(), u));
     assert_eq!(cases.len(), 25);
 }
 
@@ -102,17 +102,14 @@ fn marshal_seeded_cases_match_the_model_on_every_engine() {
 #[test]
 fn every_corpus_input_replays_without_a_finding() {
     let mut n = 0;
-    for (name, _) in fuzz::TARGETS {
+    for (name, _) in fuzz::TARGETS.iter() {
         let dir = corpus().join(name);
         for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
             let path = entry.unwrap().path();
             let data = std::fs::read(&path).unwrap();
             let mut u = arbitrary::Unstructured::new(&data);
-            let case = match *name {
-                "calls" => fuzz::calls::case(&mut u),
-                "marshal" => fuzz::marshal::case(oracle(), &mut u),
-                _ => fuzz::smith::case(&mut u),
-            };
+            let make = fuzz::target(name).unwrap();
+            let case = make(oracle(), &mut u);
             let case = case.unwrap_or_else(|e| panic!("{} makes no case: {e}", path.display()));
             assert_no_finding(&case);
             n += 1;

@@ -4,7 +4,7 @@
 //! module, diffed across engines. This is where goroutines suspended across calls get fuzzed.
 
 use super::module::{exports, Export};
-use super::{smith, Case, Oracle, Plan};
+use super::{Case, Oracle, Plan};
 use crate::guests;
 use anyhow::Context;
 use arbitrary::{Result, Unstructured};
@@ -48,18 +48,13 @@ fn build() -> anyhow::Result<FuzzGuest> {
 }
 
 /// A case: `_initialize`, then up to 16 calls of arbitrary exports with arbitrary arguments.
-pub fn case(u: &mut Unstructured) -> Result<Case> {
+pub fn case(_oracle: &Oracle, u: &mut Unstructured) -> Result<Case> {
     let g = guest();
+    let exports: Vec<&Export> = g.exports.iter().collect();
     let mut plan = Plan::default();
     plan.call("_initialize", &[]);
     for _ in 0..u.int_in_range(1..=16)? {
-        let e = u.choose(&g.exports)?;
-        let args = e
-            .params
-            .iter()
-            .map(|t| smith::value(u, *t))
-            .collect::<Result<Vec<_>>>()?;
-        plan.call(&e.name, &args);
+        super::arbitrary_call(u, &mut plan, &exports)?;
     }
     Ok(Case {
         target: "calls".into(),
@@ -68,11 +63,4 @@ pub fn case(u: &mut Unstructured) -> Result<Case> {
         plan,
         transient: false,
     })
-}
-
-/// The fuzz target.
-pub fn run(oracle: &Oracle, u: &mut Unstructured) -> Result<()> {
-    let case = case(u)?;
-    oracle.run(&case);
-    Ok(())
 }

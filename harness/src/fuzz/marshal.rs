@@ -266,10 +266,3 @@ pub fn case(oracle: &Oracle, u: &mut Unstructured) -> Result<Case> {
         transient: false,
     })
 }
-
-/// The fuzz target.
-pub fn run(oracle: &Oracle, u: &mut Unstructured) -> Result<()> {
-    let case = case(oracle, u)?;
-    oracle.run(&case);
-    Ok(())
-}

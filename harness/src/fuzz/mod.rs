@@ -466,15 +466,41 @@ fn crashed(trace: &Trace) -> Option<String> {
     })
 }
 
-/// A fuzz target's library function.
-pub type Target = fn(&Oracle, &mut arbitrary::Unstructured) -> arbitrary::Result<()>;
+/// A fuzz target: how it turns bytes into a case (the oracle does the rest).
+pub type Target = fn(&Oracle, &mut arbitrary::Unstructured) -> arbitrary::Result<Case>;
 
 /// The fuzz targets by name.
 pub const TARGETS: &[(&str, Target)] = &[
-    ("calls", calls::run),
-    ("marshal", marshal::run),
-    ("smith", smith::run),
+    ("calls", calls::case),
+    ("marshal", marshal::case),
+    ("smith", smith::case),
 ];
+
+/// One input of a target: its case, checked on every engine (a finding is written to disk).
+pub fn run_target(
+    target: Target,
+    oracle: &Oracle,
+    u: &mut arbitrary::Unstructured,
+) -> arbitrary::Result<CaseVerdict> {
+    let case = target(oracle, u)?;
+    Ok(oracle.run(&case))
+}
+
+/// Appends a call of one of `exports`, chosen by `u`, with arguments of its types.
+pub fn arbitrary_call(
+    u: &mut arbitrary::Unstructured,
+    plan: &mut Plan,
+    exports: &[&module::Export],
+) -> arbitrary::Result<()> {
+    let e = u.choose(exports)?;
+    let args = e
+        .params
+        .iter()
+        .map(|t| smith::value(u, *t))
+        .collect::<arbitrary::Result<Vec<_>>>()?;
+    plan.call(&e.name, &args);
+    Ok(())
+}
 
 pub fn target(name: &str) -> anyhow::Result<Target> {
     TARGETS
@@ -501,8 +527,8 @@ pub fn oracle() -> &'static Oracle {
 /// What a `cargo fuzz` target calls with libFuzzer's bytes: the target's function on them. Inputs
 /// too short to make a case are simply not cases.
 pub fn entry(name: &str, data: &[u8]) {
-    let run = target(name).unwrap_or_else(|e| panic!("{e:#}"));
-    let _ = run(oracle(), &mut arbitrary::Unstructured::new(data));
+    let make = target(name).unwrap_or_else(|e| panic!("{e:#}"));
+    let _ = run_target(make, oracle(), &mut arbitrary::Unstructured::new(data));
 }
 
 /// What a fuzz target built as an ordinary binary does: runs each file it is given (corpus

@@ -119,7 +119,7 @@ fn raw_value(u: &mut Unstructured, t: ValType) -> Result<Value> {
 /// its memory, in an arbitrary order with arbitrary arguments. The plan is drawn first (the
 /// exports are fixed by the shape), so that wasm-smith, which takes whatever bytes are left,
 /// cannot starve it.
-pub fn case(u: &mut Unstructured) -> Result<Case> {
+pub fn case(_oracle: &Oracle, u: &mut Unstructured) -> Result<Case> {
     let exports = super::module::exports(&config().exports.expect("the shape has exports"))
         .expect("the export shape parses");
     let callable: Vec<_> = exports.iter().filter(|e| e.name != "_initialize").collect();
@@ -137,13 +137,7 @@ pub fn case(u: &mut Unstructured) -> Result<Case> {
             });
             continue;
         }
-        let e = u.choose(&callable)?;
-        let args = e
-            .params
-            .iter()
-            .map(|t| value(u, *t))
-            .collect::<Result<Vec<_>>>()?;
-        plan.call(&e.name, &args);
+        super::arbitrary_call(u, &mut plan, &callable)?;
     }
     let mut module = wasm_smith::Module::new(config(), u)?;
     module
@@ -156,11 +150,4 @@ pub fn case(u: &mut Unstructured) -> Result<Case> {
         plan,
         transient: true,
     })
-}
-
-/// The fuzz target: one generated case, checked on every engine.
-pub fn run(oracle: &Oracle, u: &mut Unstructured) -> Result<()> {
-    let case = case(u)?;
-    oracle.run(&case);
-    Ok(())
 }
