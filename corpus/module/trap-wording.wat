@@ -1,4 +1,4 @@
-;; Traps whose kind an engine's wording hides (README, Findings 4), found by the smith target:
+;; Traps whose kind an engine's wording hides (README, Findings 5), found by the smith target:
 ;; V8 words both float-to-int traps alike ("float unrepresentable in integer range") and a null
 ;; call_indirect like a signature mismatch; wazero words a null call_indirect like an index out of
 ;; bounds. Every engine traps at each export; the fuzz oracle compares these kinds as groups.
