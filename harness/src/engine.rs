@@ -223,3 +223,50 @@ impl std::io::Write for CaptureWriter {
         Ok(())
     }
 }
+
+/// Test doubles for code that drives engines (the runner, the fuzz oracle).
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::pinned::Budget;
+
+    /// An engine whose instances answer every call with `answer(export)`: it may sleep (a hung
+    /// engine), panic (an adapter bug) or return any outcome. Memory is one zeroed page.
+    pub struct Scripted(pub fn(&str) -> Outcome);
+    struct ScriptedModule(fn(&str) -> Outcome);
+    struct ScriptedInstance(fn(&str) -> Outcome, Vec<u8>);
+
+    impl Engine for Scripted {
+        fn name(&self) -> &'static str {
+            "scripted"
+        }
+        fn implementation(&self) -> &'static str {
+            "test double"
+        }
+        fn version(&self) -> String {
+            "0".into()
+        }
+        fn load(&self, _wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>> {
+            Ok(Arc::new(ScriptedModule(self.0)))
+        }
+    }
+    impl LoadedModule for ScriptedModule {
+        fn instantiate(&self, _budget: Budget) -> anyhow::Result<Box<dyn Instance>> {
+            Ok(Box::new(ScriptedInstance(self.0, vec![0; 65536])))
+        }
+    }
+    impl Instance for ScriptedInstance {
+        fn call(&mut self, export: &str, _args: &[Value]) -> Outcome {
+            (self.0)(export)
+        }
+        fn memory(&mut self) -> Result<&mut [u8], String> {
+            Ok(&mut self.1)
+        }
+        fn take_host_calls(&mut self) -> Vec<HostCall> {
+            vec![]
+        }
+        fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
+            (vec![], vec![])
+        }
+    }
+}

@@ -72,17 +72,10 @@ impl PinnedWasi {
         n: u32,
         nevents: u32,
     ) -> i32 {
-        result(self.poll(mem, input, output, n, nevents))
+        result(self.poll(mem, [input, output, n, nevents]))
     }
 
-    fn poll(
-        &mut self,
-        mem: &mut [u8],
-        input: u32,
-        output: u32,
-        n: u32,
-        nevents: u32,
-    ) -> Result<(), Errno> {
+    fn poll(&mut self, mem: &mut [u8], [input, output, n, nevents]: [u32; 4]) -> Result<(), Errno> {
         if n == 0 {
             return Err(Errno::INVAL);
         }

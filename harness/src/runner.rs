@@ -280,54 +280,21 @@ fn run_action(instance: &mut dyn Instance, action: &Action, earlier: &[StepTrace
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::HostCall;
+    use crate::engine::testing::Scripted;
 
     /// An engine whose `Stuck` export never returns in time, like a guest asleep in a host call.
-    struct Hanging;
-    struct HangingModule;
-    struct HangingInstance(Vec<u8>);
-
-    impl Engine for Hanging {
-        fn name(&self) -> &'static str {
-            "hanging"
-        }
-        fn implementation(&self) -> &'static str {
-            "test double"
-        }
-        fn version(&self) -> String {
-            "0".into()
-        }
-        fn load(&self, _wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>> {
-            Ok(Arc::new(HangingModule))
-        }
-    }
-    impl LoadedModule for HangingModule {
-        fn instantiate(&self, _budget: Budget) -> anyhow::Result<Box<dyn Instance>> {
-            Ok(Box::new(HangingInstance(vec![0; 16])))
-        }
-    }
-    impl Instance for HangingInstance {
-        fn call(&mut self, export: &str, _args: &[Value]) -> Outcome {
-            if export == "Stuck" {
+    fn hanging() -> Arc<dyn Engine> {
+        Arc::new(Scripted(|export| match export {
+            "Stuck" => {
                 std::thread::sleep(Duration::from_secs(3));
+                Outcome::Returned { values: vec![] }
             }
-            if export == "Trap" {
-                return Outcome::Trap {
-                    kind: TrapKind::Unreachable,
-                    message: String::new(),
-                };
-            }
-            Outcome::Returned { values: vec![] }
-        }
-        fn memory(&mut self) -> Result<&mut [u8], String> {
-            Ok(&mut self.0)
-        }
-        fn take_host_calls(&mut self) -> Vec<HostCall> {
-            vec![]
-        }
-        fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
-            (vec![], vec![])
-        }
+            "Trap" => Outcome::Trap {
+                kind: TrapKind::Unreachable,
+                message: String::new(),
+            },
+            _ => Outcome::Returned { values: vec![] },
+        }))
     }
 
     #[test]
@@ -338,7 +305,7 @@ mod tests {
         .unwrap()
         .remove(0);
         let trace = run_guarded(
-            Arc::new(Hanging),
+            hanging(),
             Arc::new(vec![]),
             Arc::new(scenario),
             Budget::default(),
@@ -366,12 +333,7 @@ mod tests {
             ..Budget::default()
         };
         let start = std::time::Instant::now();
-        let trace = run_guarded(
-            Arc::new(Hanging),
-            Arc::new(vec![]),
-            Arc::new(scenario),
-            budget,
-        );
+        let trace = run_guarded(hanging(), Arc::new(vec![]), Arc::new(scenario), budget);
         assert!(
             start.elapsed() < Duration::from_secs(2),
             "the watchdog did not cut the step short"

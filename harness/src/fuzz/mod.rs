@@ -573,48 +573,7 @@ pub fn seeded(n: usize, seed: u64, len: usize, mut f: impl FnMut(&mut arbitrary:
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::{Instance, LoadedModule};
-    use crate::trace::HostCall;
-
-    /// An engine that agrees with the reference except that it panics in the middle of `boom`,
-    /// like an adapter bug or a runtime's assertion.
-    struct Panicky;
-    struct PanickyModule;
-    struct PanickyInstance(Vec<u8>);
-    impl Engine for Panicky {
-        fn name(&self) -> &'static str {
-            "panicky"
-        }
-        fn implementation(&self) -> &'static str {
-            "test double"
-        }
-        fn version(&self) -> String {
-            "0".into()
-        }
-        fn load(&self, _wasm: &[u8]) -> anyhow::Result<Arc<dyn LoadedModule>> {
-            Ok(Arc::new(PanickyModule))
-        }
-    }
-    impl LoadedModule for PanickyModule {
-        fn instantiate(&self, _budget: Budget) -> anyhow::Result<Box<dyn Instance>> {
-            Ok(Box::new(PanickyInstance(vec![0; 65536])))
-        }
-    }
-    impl Instance for PanickyInstance {
-        fn call(&mut self, export: &str, _args: &[Value]) -> Outcome {
-            assert!(export != "boom", "the engine fell over");
-            Outcome::Returned { values: vec![] }
-        }
-        fn memory(&mut self) -> Result<&mut [u8], String> {
-            Ok(&mut self.0)
-        }
-        fn take_host_calls(&mut self) -> Vec<HostCall> {
-            vec![]
-        }
-        fn take_output(&mut self) -> (Vec<u8>, Vec<u8>) {
-            (vec![], vec![])
-        }
-    }
+    use crate::engine::testing::Scripted;
 
     #[test]
     fn an_engine_that_panics_is_a_finding_about_it_not_a_crash_of_the_harness() {
@@ -624,7 +583,13 @@ mod tests {
         .unwrap();
         let all = engine::registry();
         let wasmi = engine::select(&all, &["wasmi".into()]).unwrap().remove(0);
-        let oracle = Oracle::with(vec![wasmi, Arc::new(Panicky)]).unwrap();
+        // Agrees with the reference except that it panics in the middle of `boom`, like an
+        // adapter bug or a runtime's assertion.
+        let panicky = Scripted(|export| {
+            assert!(export != "boom", "the engine fell over");
+            Outcome::Returned { values: vec![] }
+        });
+        let oracle = Oracle::with(vec![wasmi, Arc::new(panicky)]).unwrap();
         let case = Case {
             target: "test".into(),
             wasm: Arc::new(wasm),
@@ -640,7 +605,7 @@ mod tests {
         let checked = oracle.check(&case).unwrap();
         match &checked.verdict {
             CaseVerdict::Finding(s) => assert!(
-                s.contains("panicky crashed") && s.contains("fell over"),
+                s.contains("scripted crashed") && s.contains("fell over"),
                 "{s}"
             ),
             other => panic!("expected a finding, got {other:?}"),
