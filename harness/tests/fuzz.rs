@@ -213,6 +213,24 @@ fn a_finding_is_written_whole_once_and_replays() {
         leftovers.is_empty(),
         "temporary folders left: {leftovers:?}"
     );
+    // The same bug with another exit code has the same signature, and is recognised as known.
+    let other_code = wat::parse_str(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("i32.const 138", "i32.const 200"),
+    )
+    .unwrap();
+    let again = fuzz::Case {
+        wasm: Arc::new(other_code),
+        ..case.clone()
+    };
+    let sig = findings::signature(&checked).expect("a finding has a signature");
+    let sig_again = findings::signature(&oracle().check(&again).unwrap()).unwrap();
+    assert_eq!(sig, sig_again);
+    assert_eq!(
+        findings::same_as(&root, "module", &sig).as_deref(),
+        Some(dir.as_path())
+    );
     // Read back: the same module and plan.
     let back = findings::read(&dir).unwrap();
     assert_eq!(back.wasm, case.wasm);

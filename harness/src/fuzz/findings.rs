@@ -7,6 +7,7 @@
 //!   module.wasm      the module (module.wat beside it when the module is small enough to read)
 //!   plan.toml        the steps, in order (see fuzz::Plan)
 //!   origin.txt       where the module came from (wasm-smith, or a guest and its Go release)
+//!   signature.txt    what makes it the same bug as another finding (see [`signature`])
 //!   traces/<engine>.json   each engine's raw trace
 //! ```
 //! `<id>` is a digest of the module and the plan, so the same finding found twice is one folder.
@@ -32,6 +33,54 @@ fn id(case: &Case, plan_text: &str) -> String {
     h.update(case.wasm.as_slice());
     h.update(plan_text.as_bytes());
     hex::encode(&h.finalize()[..8])
+}
+
+/// What makes two findings the same bug, as far as a machine can tell: which engines diverge, at
+/// what kind of place, with what classes of outcome on each side (numbers masked, first line
+/// only); or which engine crashed, or failed which kind of expectation. Used to write one finding
+/// per signature (a campaign meets the same bug in thousands of inputs) and by `shrink` to keep
+/// the same bug while cutting.
+pub fn signature(checked: &Checked) -> Option<String> {
+    let class = |text: &str| -> String {
+        let first = text.lines().next().unwrap_or_default();
+        let masked: String = first
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .collect();
+        masked.chars().take(80).collect()
+    };
+    let summary = match &checked.verdict {
+        super::CaseVerdict::Finding(s) => s,
+        _ => return None,
+    };
+    if summary.contains(" crashed: ") || summary.contains("expectation failed") {
+        return Some(class(summary));
+    }
+    let mut parts: Vec<String> = checked
+        .judgement
+        .divergences
+        .iter()
+        .filter(|(_, d)| !d.nondeterministic)
+        .map(|(e, d)| {
+            format!(
+                "{e} {}: {} / {}",
+                d.what,
+                class(&d.reference),
+                class(&d.other)
+            )
+        })
+        .collect();
+    parts.sort();
+    Some(parts.join("; "))
+}
+
+/// An existing finding of `target` under `root` with this signature.
+pub fn same_as(root: &Path, target: &str, signature: &str) -> Option<PathBuf> {
+    std::fs::read_dir(root.join(target)).ok()?.find_map(|e| {
+        let dir = e.ok()?.path();
+        let text = std::fs::read_to_string(dir.join("signature.txt")).ok()?;
+        (text.trim_end() == signature).then_some(dir)
+    })
 }
 
 /// Writes the finding under `root/<target>/<id>/` and returns that path. The folder is built
@@ -60,6 +109,9 @@ pub fn write(root: &Path, case: &Case, checked: &Checked) -> Result<PathBuf> {
     }
     put("plan.toml", plan_text.as_bytes())?;
     put("origin.txt", format!("{}\n", case.origin).as_bytes())?;
+    if let Some(sig) = signature(checked) {
+        put("signature.txt", format!("{sig}\n").as_bytes())?;
+    }
     for (engine, trace) in &checked.traces {
         let json = serde_json::to_string_pretty(trace)?;
         put(&format!("traces/{engine}.json"), json.as_bytes())?;

@@ -291,8 +291,20 @@ impl Oracle {
         match self.check(case) {
             Ok(checked) => {
                 if let CaseVerdict::Finding(summary) = &checked.verdict {
+                    let root = findings::dir();
+                    let known = findings::signature(&checked)
+                        .and_then(|sig| findings::same_as(&root, &case.target, &sig));
+                    if let Some(existing) = known {
+                        // The same bug again: one folder per signature, or a campaign writes
+                        // thousands.
+                        eprintln!(
+                            "reactor-harness fuzz: finding again (same signature as {}): {summary}",
+                            existing.display()
+                        );
+                        return checked.verdict;
+                    }
                     FINDINGS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    match findings::write(&findings::dir(), case, &checked) {
+                    match findings::write(&root, case, &checked) {
                         Ok(path) => eprintln!(
                             "reactor-harness fuzz: FINDING {summary}\n  written to {}\n  reproduce: cargo run --release -- replay {}",
                             path.display(),

@@ -2,7 +2,7 @@
 //! change only while the same divergence still happens. The result is a new finding beside the
 //! original (which is never touched).
 
-use super::{findings, Case, CaseVerdict, Checked, Oracle};
+use super::{findings, Case, Oracle};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,22 +10,6 @@ use std::sync::Arc;
 /// Modules larger than this are Go guests: their plan is minimised, the module is not (a Go
 /// runtime shrunk at random stops being a Go reactor long before it gets small).
 const SHRINK_MODULE_LIMIT: usize = 512 * 1024;
-
-/// What makes two findings "the same": the engine that diverges first from the reference, and
-/// what differs (outcome, memory, ...), or the crash.
-fn signature(checked: &Checked) -> Option<String> {
-    match &checked.verdict {
-        CaseVerdict::Finding(summary) if summary.contains("crashed") => Some(summary.clone()),
-        CaseVerdict::Finding(_) => checked
-            .judgement
-            .divergences
-            .iter()
-            .find(|(_, d)| !d.nondeterministic)
-            .map(|(e, d)| format!("{e}: {}", d.what))
-            .or_else(|| Some("expectation".into())),
-        _ => None,
-    }
-}
 
 /// Minimises `case`, which must be a finding; writes the result under `root` and returns its path
 /// and the sizes before and after (module bytes, plan steps).
@@ -36,11 +20,16 @@ pub fn shrink(
     root: &std::path::Path,
 ) -> Result<(PathBuf, String)> {
     let first = oracle.check(case)?;
-    let Some(wanted) = signature(&first) else {
+    let Some(wanted) = findings::signature(&first) else {
         bail!("the case is not a finding here (the engines agree or the case is poisoned): nothing to shrink");
     };
     let same = |c: &Case| {
-        oracle.check(c).ok().and_then(|k| signature(&k)).as_deref() == Some(wanted.as_str())
+        oracle
+            .check(c)
+            .ok()
+            .and_then(|k| findings::signature(&k))
+            .as_deref()
+            == Some(wanted.as_str())
     };
     let mut best = case.clone();
     // Steps, from the last: a step that the divergence does not need goes.
