@@ -766,6 +766,10 @@ const TRAP_TEXTS = [
   // indirect_call_type_mismatch here (never indirect_call_null).
   ['null function or function signature mismatch', 'indirect_call_type_mismatch'],
   ['table index is out of bounds', 'table_out_of_bounds'],
+  // table.init / memory.init reading past the end of their segment: the spec's "out of bounds
+  // table access" and "out of bounds memory access" (found by the smith fuzz target).
+  ['element segment out of bounds', 'table_out_of_bounds'],
+  ['data segment out of bounds', 'memory_out_of_bounds'],
 ];
 
 function importFailureIn(e) {
