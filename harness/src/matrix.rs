@@ -58,16 +58,6 @@ impl CaseReport {
 /// How many times a case whose engine crashed is run again before the crash counts.
 pub const CRASH_RETRIES: usize = 2;
 
-fn crash_of(trace: &Trace) -> Option<String> {
-    trace.steps.iter().find_map(|s| match &s.outcome {
-        crate::trace::Outcome::Trap {
-            kind: crate::trace::TrapKind::EngineCrash,
-            message,
-        } => Some(message.clone()),
-        _ => None,
-    })
-}
-
 /// Runs one scenario on one engine and checks its expectations.
 pub fn run_on_engine(
     engine: &Arc<dyn Engine>,
@@ -84,11 +74,12 @@ pub fn run_on_engine(
         Arc::new(scenario.clone()),
         budget,
     );
-    // A host process that dies is a finding about the engine, but one that dies only sometimes
-    // (Node has segfaulted in about 1% of cases here) would make every gate flaky. Such a case is
+    // A host process that dies (during a step or while instantiating) is a finding about the
+    // engine, but one that dies only sometimes (Node has segfaulted in about 1% of cases here)
+    // would make every gate flaky. Such a case is
     // run again on a fresh host, up to twice; the crash is still reported, as recovered.
     for _ in 0..CRASH_RETRIES {
-        let Some(message) = crash_of(&trace) else {
+        let Some(message) = trace.engine_crash() else {
             break;
         };
         recovered_crashes.push(message);
@@ -99,7 +90,7 @@ pub fn run_on_engine(
             budget,
         );
     }
-    if crash_of(&trace).is_some() {
+    if trace.engine_crash().is_some() {
         // Crashed every time: that is the engine's behaviour, not a fluke.
         recovered_crashes.clear();
     }

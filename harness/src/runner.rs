@@ -3,7 +3,7 @@
 use crate::engine::{Engine, Instance, LoadedModule};
 use crate::pinned::Budget;
 use crate::scenario::{Action, AddrRef, Scenario};
-use crate::trace::{Memory, Outcome, StepTrace, Trace, TrapKind, Value};
+use crate::trace::{Memory, Outcome, StepTrace, Trace, TrapKind, Value, ENGINE_CRASH};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,13 +148,13 @@ pub fn run_guarded(
         Ok(Progress::Panicked(m)) => {
             return Trace {
                 memory: Default::default(),
-                setup_error: Some(format!("load: the engine panicked: {m}")),
+                setup_error: Some(format!("load: {ENGINE_CRASH}: the engine panicked: {m}")),
                 steps: vec![],
             }
         }
         Err(_) => {
             let why =
-                format!("load: no answer within {LOAD_LIMIT:?} (the engine panicked or hangs)");
+                format!("load: {ENGINE_CRASH}: no answer within {LOAD_LIMIT:?} (the engine panicked or hangs)");
             return Trace {
                 memory: Default::default(),
                 setup_error: Some(why),

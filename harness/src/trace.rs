@@ -257,6 +257,30 @@ pub struct Trace {
     pub memory: Memory,
 }
 
+/// Marks a setup error that is an engine crash (a host process that died or printed garbage, an
+/// adapter that panicked or stopped answering) rather than the engine refusing the module.
+pub const ENGINE_CRASH: &str = "engine crash";
+
+impl Trace {
+    /// Why the engine crashed in this run, if it did: at setup or during a step.
+    pub fn engine_crash(&self) -> Option<String> {
+        if let Some(e) = self
+            .setup_error
+            .as_ref()
+            .filter(|e| e.contains(ENGINE_CRASH))
+        {
+            return Some(e.clone());
+        }
+        self.steps.iter().find_map(|s| match &s.outcome {
+            Outcome::Trap {
+                kind: TrapKind::EngineCrash,
+                message,
+            } => Some(message.clone()),
+            _ => None,
+        })
+    }
+}
+
 /// The memory oracle's view of the guest's linear memory after a scenario's last step. With the
 /// environment pinned (virtual time included), a guest's memory is a deterministic function of
 /// what it was asked to do, so engines must agree on it byte for byte.
@@ -301,6 +325,38 @@ impl std::fmt::Display for Memory {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_engine_crash_is_recognised_at_setup_and_in_steps_and_a_refusal_is_not() {
+        let setup = |e: &str| Trace {
+            setup_error: Some(e.into()),
+            steps: vec![],
+            memory: Memory::NotTaken,
+        };
+        let died = "instantiate: node: instantiate: engine crash: node: the host process died (signal: 11)";
+        assert!(setup(died).engine_crash().is_some());
+        assert!(setup("load: wasmtime: compiling: invalid module")
+            .engine_crash()
+            .is_none());
+        let step = Trace {
+            setup_error: None,
+            steps: vec![StepTrace {
+                step: "call f()".into(),
+                outcome: Outcome::Trap {
+                    kind: TrapKind::EngineCrash,
+                    message: "the host printed garbage".into(),
+                },
+                host_calls: vec![],
+                stdout: String::new(),
+                stderr: String::new(),
+            }],
+            memory: Memory::NotTaken,
+        };
+        assert_eq!(
+            step.engine_crash().as_deref(),
+            Some("the host printed garbage")
+        );
+    }
     use super::*;
 
     #[test]

@@ -228,6 +228,17 @@ struct Lost {
     message: String,
 }
 
+impl Lost {
+    /// As a setup error: a crashed host is marked, so that the run can tell an engine crash
+    /// from a module the engine refused ([`crate::trace::Trace::engine_crash`]).
+    fn into_error(self) -> anyhow::Error {
+        match self.kind {
+            TrapKind::EngineCrash => anyhow!("{}: {}", crate::trace::ENGINE_CRASH, self.message),
+            _ => anyhow!(self.message),
+        }
+    }
+}
+
 impl HostProcess {
     fn start(engine: &'static str, mut command: Command) -> Result<HostProcess> {
         let mut child = command
@@ -329,8 +340,8 @@ impl HostProcess {
 
     /// A request that expects `{"ok":...}` or a plain reply, with no import events.
     fn request(&mut self, message: &Json, deadline: Instant) -> Result<Json> {
-        self.send(message).map_err(|l| anyhow!(l.message))?;
-        let reply = self.read(deadline).map_err(|l| anyhow!(l.message))?;
+        self.send(message).map_err(Lost::into_error)?;
+        let reply = self.read(deadline).map_err(Lost::into_error)?;
         if let Some(e) = reply.get("error") {
             bail!("{}", e.as_str().unwrap_or(&e.to_string()));
         }

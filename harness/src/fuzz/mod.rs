@@ -253,7 +253,7 @@ impl Oracle {
         );
         let crash = traces
             .iter()
-            .find_map(|(e, t)| crashed(t).map(|m| format!("{e} crashed: {m}")));
+            .find_map(|(e, t)| t.engine_crash().map(|m| format!("{e} crashed: {m}")));
         // The target's own model of the guest (marshal): what every engine must do.
         let failed = traces.iter().find_map(|(e, t)| {
             let (_, failures) = crate::expect::check(&scenario, t);
@@ -461,21 +461,6 @@ fn quiet_f32_text(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn crashed(trace: &Trace) -> Option<String> {
-    if let Some(e) = &trace.setup_error {
-        if e.contains("panicked") || e.contains("no answer within") {
-            return Some(e.clone());
-        }
-    }
-    trace.steps.iter().find_map(|s| match &s.outcome {
-        Outcome::Trap {
-            kind: TrapKind::EngineCrash,
-            message,
-        } => Some(message.clone()),
-        _ => None,
-    })
 }
 
 /// A fuzz target: how it turns bytes into a case (the oracle does the rest).
