@@ -253,6 +253,38 @@ pub fn dispatch<C: HostContext>(
     }
 }
 
+/// Links every import of [`IMPORTS`] into a wasmtime or wasmi `Linker` as a dynamically typed
+/// host function that decodes its arguments, runs [`dispatch`] and encodes the results. `$ty`
+/// builds the function type from (params, results) iterators of the engine's value types; the
+/// adapter supplies `val_type`, `from_val`, `to_val` and a `Ctx` wrapper for its caller. One
+/// macro because the two linkers' APIs have the same shape but no common trait.
+#[macro_export]
+macro_rules! link_harness_imports {
+    ($linker:expr, |$p:ident, $r:ident| $ty:expr) => {{
+        for import in $crate::hostabi::IMPORTS {
+            let $p = import.params.iter().map(|t| val_type(*t));
+            let $r = import.results.iter().map(|t| val_type(*t));
+            $linker
+                .func_new(
+                    $crate::hostabi::MODULE,
+                    import.name,
+                    $ty,
+                    move |mut caller, params, results| {
+                        let args: Vec<Value> = params.iter().filter_map(from_val).collect();
+                        let out = $crate::hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
+                        for (slot, v) in results.iter_mut().zip(out) {
+                            *slot = to_val(v);
+                        }
+                        Ok(())
+                    },
+                )
+                .map_err(|e| {
+                    anyhow::anyhow!("linking {}.{}: {e}", $crate::hostabi::MODULE, import.name)
+                })?;
+        }
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use crate::engine::{
     Capture, CaptureWriter, Engine, Instance, LoadedModule, ModuleMemo, NO_MEMORY,
 };
-use crate::hostabi::{self, HostContext};
+use crate::hostabi::HostContext;
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
 use crate::pinned_wasi::PinnedWasi;
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
@@ -146,29 +146,7 @@ fn linker(engine: &wasmi::Engine) -> Result<Linker<HostState>> {
         .map_err(|e| anyhow::anyhow!("wasmi: linking WASI: {e}"))?;
     // The pinned environment's own preview1 functions replace wasi-common's (pinned_wasi.rs).
     crate::link_pinned_wasi!(linker, Caller, Extern, HostState, pinned);
-    for import in hostabi::IMPORTS {
-        let ty = FuncType::new(
-            import.params.iter().map(|t| val_type(*t)),
-            import.results.iter().map(|t| val_type(*t)),
-        );
-        linker
-            .func_new(
-                hostabi::MODULE,
-                import.name,
-                ty,
-                move |mut caller, params, results| {
-                    let args: Vec<Value> = params.iter().filter_map(from_val).collect();
-                    let out = hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
-                    for (slot, v) in results.iter_mut().zip(out) {
-                        *slot = to_val(v);
-                    }
-                    Ok(())
-                },
-            )
-            .map_err(|e| {
-                anyhow::anyhow!("wasmi: linking {}.{}: {e}", hostabi::MODULE, import.name)
-            })?;
-    }
+    crate::link_harness_imports!(linker, |params, results| FuncType::new(params, results));
     Ok(linker)
 }
 

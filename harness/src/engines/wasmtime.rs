@@ -2,7 +2,7 @@
 //! modules are memoised in-process and cached on disk across runs.
 
 use crate::engine::{Engine, Instance, LoadedModule, ModuleMemo, NO_MEMORY};
-use crate::hostabi::{self, HostContext};
+use crate::hostabi::HostContext;
 use crate::pinned::{self, Budget, PinnedClock, PinnedRandom};
 use crate::pinned_wasi::PinnedWasi;
 use crate::trace::{HostCall, Outcome, TrapKind, ValType, Value};
@@ -230,28 +230,9 @@ fn linker(engine: &wasmtime::Engine) -> Result<Linker<HostState>> {
         .map_err(anyhow::Error::from)?;
     // The pinned environment's own preview1 functions replace wasmtime-wasi's (pinned_wasi.rs).
     crate::link_pinned_wasi!(linker, Caller, Extern, HostState, pinned);
-    for import in hostabi::IMPORTS {
-        let ty = FuncType::new(
-            engine,
-            import.params.iter().map(|t| val_type(*t)),
-            import.results.iter().map(|t| val_type(*t)),
-        );
-        linker
-            .func_new(
-                hostabi::MODULE,
-                import.name,
-                ty,
-                move |mut caller, params, results| {
-                    let args: Vec<Value> = params.iter().filter_map(from_val).collect();
-                    let out = hostabi::dispatch(&mut Ctx(&mut caller), import, &args)?;
-                    for (slot, v) in results.iter_mut().zip(out) {
-                        *slot = to_val(v);
-                    }
-                    Ok(())
-                },
-            )
-            .map_err(anyhow::Error::from)?;
-    }
+    crate::link_harness_imports!(linker, |params, results| FuncType::new(
+        engine, params, results
+    ));
     Ok(linker)
 }
 
