@@ -229,13 +229,18 @@ struct Lost {
 }
 
 impl Lost {
-    /// As a setup error: a crashed host is marked, so that the run can tell an engine crash
-    /// from a module the engine refused ([`crate::trace::Trace::engine_crash`]).
-    fn into_error(self) -> anyhow::Error {
+    /// The loss as an error message: a crashed host is marked, so that the run can tell an
+    /// engine crash from a module or request the engine refused, wherever the message ends up
+    /// (a setup error, a memory step, the memory digest: [`crate::trace::Trace::engine_crash`]).
+    fn describe(&self) -> String {
         match self.kind {
-            TrapKind::EngineCrash => anyhow!("{}: {}", crate::trace::ENGINE_CRASH, self.message),
-            _ => anyhow!(self.message),
+            TrapKind::EngineCrash => format!("{}: {}", crate::trace::ENGINE_CRASH, self.message),
+            _ => self.message.clone(),
         }
+    }
+
+    fn into_error(self) -> anyhow::Error {
+        anyhow!(self.describe())
     }
 }
 
@@ -544,7 +549,7 @@ impl ProcessInstance {
 
     fn simple(&mut self, request: Json) -> Result<Json, String> {
         if let Some(l) = &self.lost {
-            return Err(l.message.clone());
+            return Err(l.describe());
         }
         let deadline = Instant::now() + SETUP_LIMIT;
         match self.exchange(&request, deadline) {
@@ -553,7 +558,7 @@ impl ProcessInstance {
                 None => Ok(reply),
             },
             Err(l) => {
-                let message = l.message.clone();
+                let message = l.describe();
                 self.forget(l);
                 Err(message)
             }
